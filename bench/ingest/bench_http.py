@@ -1,0 +1,143 @@
+"""Ingestion over HTTP on PostgreSQL: order events one per request and in batches.
+
+    python -m bench.ingest.bench_http [--seconds 30] [--workers 2]
+
+Creates a fresh PostgreSQL database (TROFAST_BENCH_PG, default the local server), starts
+`trofast serve` with N workers, and drives it with wrk (Debian package `wrk`) on the same
+machine, every request a new order (see orders.lua). Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from trofast.auth import service as auth
+from trofast.auth.scopes import Scope
+from trofast.config import Settings
+from trofast.db import build_engine, build_sessionmaker, unit_of_work
+from trofast.migrate import upgrade
+
+HERE = Path(__file__).parent
+PG = os.environ.get("TROFAST_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
+
+
+def fresh_database() -> str:
+    name = f"trofast_bench_{int(time.time())}"
+    subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
+    return f"{PG}/{name}"
+
+
+def make_key(url: str) -> str:
+    engine = build_engine(Settings(database_url=url))
+    upgrade(engine)
+    with unit_of_work(build_sessionmaker(engine)) as session:
+        secret = auth.create_key(session, "bench", [Scope.ingest]).secret
+    engine.dispose()
+    return secret
+
+
+def wrk(
+    url: str, key: str, *, batch: int, connections: int, seconds: int, run: str
+) -> dict[str, float]:
+    env = {**os.environ, "KEY": key, "BATCH": str(batch), "RUN": run}
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(HERE / "orders.lua"),
+            url,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(out.stdout + out.stderr)
+    out = out.stdout
+    match = re.search(r"RESULT (.*)", out)
+    if match is None:
+        raise RuntimeError(out)
+    figures = {k: float(v) for k, v in (p.split("=") for p in match.group(1).split())}
+    figures["events_per_s"] = figures["requests"] * batch / figures["duration_s"]
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    url = fresh_database()
+    key = make_key(url)
+    env = {**os.environ, "TROFAST_DATABASE_URL": url, "TROFAST_ENVIRONMENT": "production"}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "trofast.cli.main",
+            "serve",
+            "--port",
+            str(args.port),
+            "--workers",
+            str(args.workers),
+        ],
+        env=env,
+    )
+    base = f"http://127.0.0.1:{args.port}"
+    try:
+        for _ in range(150):
+            try:
+                if httpx.get(f"{base}/openapi.json").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        else:
+            raise RuntimeError("server did not start")
+        wrk(base, key, batch=1, connections=8, seconds=5, run="warm")
+        rows = {
+            "single, 16 connections": wrk(
+                base, key, batch=1, connections=16, seconds=args.seconds, run="s16"
+            ),
+            "single, 8 connections": wrk(
+                base, key, batch=1, connections=8, seconds=args.seconds, run="s8"
+            ),
+            "batch of 500, 4 connections": wrk(
+                base, key, batch=500, connections=4, seconds=args.seconds, run="b"
+            ),
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+    print("| load | events/s | p50 ms | p99 ms | non-2xx |")
+    print("|---|---:|---:|---:|---:|")
+    for name, f in rows.items():
+        print(
+            f"| {name} | {f['events_per_s']:.0f} | {f['p50_ms']:.1f} | {f['p99_ms']:.1f} | "
+            f"{f['errors_status']:.0f} |"
+        )
+    out = Path("bench/out")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "ingest_http.json").write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()

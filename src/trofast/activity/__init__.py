@@ -1,0 +1,1 @@
+"""Carts, checkouts and product views: what customers looked at and left behind."""

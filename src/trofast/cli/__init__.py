@@ -1,0 +1,1 @@
+"""The `trofast` command line (Typer): one module per command group."""

@@ -1,0 +1,32 @@
+"""What every command needs: settings, a migrated engine, a unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from trofast.config import Settings, get_settings
+from trofast.db import build_engine, build_sessionmaker, unit_of_work
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@contextmanager
+def engine_scope(settings: Settings | None = None) -> Iterator[Engine]:
+    engine = build_engine(settings or get_settings())
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """One command, one unit of work: committed when the block succeeds."""
+    with unit_of_work(build_sessionmaker(engine)) as session:
+        yield session

@@ -1,0 +1,47 @@
+"""`trofast ledger`: run the time-driven jobs and check the ledger's invariants."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from trofast.cli.context import console, engine_scope, err_console, session_scope
+from trofast.ledger import jobs
+from trofast.ledger.verify import verify as run_checks
+
+app = typer.Typer(help="The points ledger: settle, expire, verify.", no_args_is_help=True)
+
+
+@app.command("settle")
+def settle() -> None:
+    """Make pending points available where the return window has closed."""
+    with engine_scope() as engine, session_scope(engine) as session:
+        count = jobs.settle_due(session)
+    console.print(f"settled {count} lot(s)")
+
+
+@app.command("expire")
+def expire() -> None:
+    """Move the unspent points of lots past their expiry to `expired`."""
+    with engine_scope() as engine, session_scope(engine) as session:
+        count = jobs.expire_due(session)
+    console.print(f"expired {count} lot(s)")
+
+
+@app.command("verify")
+def verify() -> None:
+    """Check every ledger invariant over the whole database; exit 1 on any violation."""
+    with engine_scope() as engine, session_scope(engine) as session:
+        violations = run_checks(session)
+    if not violations:
+        console.print("ledger ok: every invariant holds")
+        return
+    for violation in violations:
+        err_console.print(
+            f"[bold red]{violation.check}[/bold red]: {violation.description} "
+            f"({violation.count} row(s))"
+        )
+        for example in violation.examples:
+            err_console.print(f"  {json.dumps(example, default=str)}")
+    raise typer.Exit(code=1)

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import uvicorn
+
+from trofast.app import create_app
+from trofast.cli.context import console, engine_scope
+from trofast.config import get_settings
+from trofast.migrate import upgrade
+
+
+def run_server(host: str, port: int, workers: int = 1) -> None:
+    """Migrate the database, then serve the API (docs at /docs)."""
+    settings = get_settings()
+    with engine_scope(settings) as engine:
+        upgrade(engine)
+    console.print(f"Trofast on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    if workers > 1:
+        uvicorn.run(
+            "trofast.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+        )
+    else:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

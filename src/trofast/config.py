@@ -1,0 +1,62 @@
+"""One settings object for the whole service, read from `TROFAST_*` variables and `.env`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{Path.cwd() / '.trofast' / 'trofast.db'}"
+
+
+class Settings(BaseSettings):
+    """Service configuration.
+
+    Every field maps to an environment variable with the `TROFAST_` prefix, e.g.
+    `TROFAST_DATABASE_URL`. Outside development the settings refuse unsafe defaults.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TROFAST_", env_file=".env", extra="ignore")
+
+    environment: Environment = Environment.development
+    database_url: str = Field(default_factory=_default_database_url)
+    database_echo: bool = False
+    database_pool_size: int = 10
+    # The shop's accounting currency: every amount is reported in it.
+    currency: str = "NOK"
+    # A single-shop Shopify install may configure its webhook secret here instead of
+    # `trofast sources add shopify`.
+    shopify_secret: SecretStr | None = None
+    woocommerce_secret: SecretStr | None = None
+    # Bodies above this size are refused with 413 before they are parsed.
+    max_body_bytes: int = 5 * 1024 * 1024
+    max_batch_events: int = 1000
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_defaults(self) -> Settings:
+        if self.environment is Environment.production and self.database_url.startswith("sqlite"):
+            # SQLite is fine for one process; production means several workers behind a
+            # load balancer, which need a server database.
+            raise ValueError("TROFAST_DATABASE_URL must point at PostgreSQL in production")
+        self.currency = self.currency.upper()
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

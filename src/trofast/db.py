@@ -1,0 +1,81 @@
+"""Engines and sessions.
+
+Engines are built when the app or a CLI command starts, never at import time. One unit of
+work per request, job or command: services only `flush()`, the boundary commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from trofast.config import Settings
+
+
+def build_engine(settings: Settings) -> Engine:
+    url = settings.database_url
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url, echo=settings.database_echo)
+    return create_engine(
+        url,
+        echo=settings.database_echo,
+        pool_size=settings.database_pool_size,
+        # Sync endpoints run on AnyIO's 40 worker threads; with fewer connections than
+        # threads, threads waiting for a connection can starve the one that must commit
+        # to release its locks, and every request stalls until the pool timeout.
+        max_overflow=max(40 - settings.database_pool_size, settings.database_pool_size),
+        pool_pre_ping=True,
+    )
+
+
+def _sqlite_engine(url: str, *, echo: bool) -> Engine:
+    path = url.split(":///", 1)[-1]
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, echo=echo, connect_args={"timeout": 60, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; we take it
+        # over (SQLAlchemy's documented workaround) so tests can roll back per test.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # SQLite drops FOR UPDATE silently; taking the write lock at BEGIN makes concurrent
+        # writers queue on busy_timeout instead of failing with "database is locked" when a
+        # read lock would have to be upgraded mid-transaction.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def build_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+
+
+@contextmanager
+def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One transaction: commit on success, roll back on any error."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,1 @@
+"""A generated demo shop: customers, a year of web and store orders, refunds, deliveries."""

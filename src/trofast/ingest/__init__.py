@@ -1,0 +1,1 @@
+"""Ingestion: raw deliveries in, canonical events out, each applied exactly once."""

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from trofast.kit.sql import insert_ignore
+from trofast.models import Delivery, Event, Source
+
+
+def add_delivery(session: Session, delivery: Delivery) -> Delivery:
+    session.add(delivery)
+    session.flush()
+    return delivery
+
+
+def get_delivery(session: Session, delivery_id: int) -> Delivery | None:
+    return session.get(Delivery, delivery_id)
+
+
+def deliveries(
+    session: Session, *, status: str | None, limit: int, after_id: int = 0
+) -> list[Delivery]:
+    query = select(Delivery).where(Delivery.id > after_id).order_by(Delivery.id).limit(limit)
+    if status:
+        query = query.where(Delivery.status == status)
+    return list(session.scalars(query))
+
+
+def claim_event(session: Session, values: dict[str, Any]) -> int | None:
+    """Insert the event row unless its key exists; the new id, or None for a repeat.
+
+    On PostgreSQL a concurrent insert of the same key waits here for the first one to
+    commit, so exactly one transaction applies the event.
+    """
+    result: int | None = insert_ignore(
+        session,
+        Event.__table__,  # type: ignore[arg-type]
+        values,
+        conflict=["idempotency_key"],
+        returning=Event.id,
+    )
+    return result
+
+
+def event_by_key(session: Session, key: str) -> Event:
+    return session.scalars(select(Event).where(Event.idempotency_key == key)).one()
+
+
+def parked_on(session: Session, order_id: int) -> list[Event]:
+    return list(
+        session.scalars(
+            select(Event)
+            .where(Event.parked_order_id == order_id, Event.status == "parked")
+            .order_by(Event.occurred_at, Event.id)
+        )
+    )
+
+
+def source(session: Session, kind: str, name: str) -> Source | None:
+    return session.scalars(
+        select(Source).where(Source.kind == kind, Source.name == name, Source.active.is_(True))
+    ).one_or_none()
+
+
+def sources(session: Session) -> list[Source]:
+    return list(session.scalars(select(Source).order_by(Source.id)))
+
+
+def add_source(session: Session, row: Source) -> None:
+    session.add(row)
+    session.flush()
+
+
+def finish_event(session: Session, event_id: int, values: dict[str, Any]) -> None:
+    session.execute(update(Event).where(Event.id == event_id).values(**values))

@@ -1,0 +1,1 @@
+"""Domain-free helpers: base model, money, time, SQL helpers."""

@@ -1,0 +1,175 @@
+"""What every ledger write shares: accounts, the idempotent start, postings, results.
+
+Every write follows one order, which is what makes concurrency safe:
+1. create (if needed) and lock the member's accounts, in primary-key order;
+2. INSERT the transaction row ... ON CONFLICT (idempotency_key) DO NOTHING: a duplicate
+   request finds the first row and replays it, a different request under the key is a 409;
+3. read lots and write postings while holding the lock, decrementing lots with a
+   conditional UPDATE as a backstop to the lock (and the CHECK constraint behind it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from trofast.ledger import repository
+from trofast.ledger.errors import IdempotencyConflict, MemberNotFound
+
+
+class Kind(StrEnum):
+    earn = "earn"
+    settle = "settle"
+    spend = "spend"
+    expire = "expire"
+    reverse = "reverse"
+    adjust = "adjust"
+
+
+class DebtPolicy(StrEnum):
+    """What a reversal does with points the member already spent."""
+
+    allow_debt = "allow_debt"  # the available balance goes negative; earnings repay it
+    clamp = "clamp"  # take what the member has, record the rest in `written_off`
+
+
+SYSTEM_KINDS = ("issued", "redeemed", "expired", "reversed", "adjustments", "written_off")
+MEMBER_KINDS = ("pending", "available")
+
+
+@dataclass(frozen=True, slots=True)
+class Reasons:
+    """Why a transaction happened; the programme engine fills the first four."""
+
+    event_id: int | None = None
+    order_id: int | None = None
+    programme_version: int | None = None
+    rule: str | None = None
+    note: str | None = None
+    api_key_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Accounts:
+    pending: int
+    available: int
+    system: Mapping[str, int]
+
+    def of_state(self, state: str) -> int:
+        return self.pending if state == "pending" else self.available
+
+
+@dataclass(slots=True)
+class Postings:
+    """Postings of one transaction; refuses to be written unless they sum to zero."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, account_id: int, amount: int, lot_id: int | None = None) -> None:
+        if amount != 0:
+            self.rows.append({"account_id": account_id, "amount": amount, "lot_id": lot_id})
+
+    def write(self, session: Session, transaction_id: int) -> None:
+        total = sum(row["amount"] for row in self.rows)
+        if total != 0:
+            # A bug, never a user error: the double-entry invariant would break.
+            raise AssertionError(f"postings of transaction {transaction_id} sum to {total}")
+        repository.insert_postings(session, transaction_id, self.rows)
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    transaction_id: int
+    replayed: bool
+    accounts: Accounts
+
+
+def request_hash(payload: Mapping[str, Any]) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def member_accounts(session: Session, customer_id: int, now: datetime) -> Accounts:
+    """The member's and the system accounts, the member's locked for this transaction."""
+    if not repository.customer_exists(session, customer_id):
+        raise MemberNotFound(f"no customer {customer_id}", detail={"customer_id": customer_id})
+    wanted: list[tuple[str, str, int | None]] = [
+        (f"member:{customer_id}:{kind}", kind, customer_id) for kind in MEMBER_KINDS
+    ]
+    wanted += [(f"system:{kind}", kind, None) for kind in SYSTEM_KINDS]
+    ids = repository.ensure_accounts(session, wanted, now)
+    pending, available = ids[wanted[0][0]], ids[wanted[1][0]]
+    # Only the member's rows are locked: system accounts are shared by every member and
+    # locking them would serialise the whole ledger.
+    repository.lock_accounts(session, [pending, available])
+    return Accounts(pending, available, {kind: ids[f"system:{kind}"] for kind in SYSTEM_KINDS})
+
+
+def start(
+    session: Session,
+    *,
+    customer_id: int,
+    key: str,
+    kind: Kind,
+    request: Mapping[str, Any],
+    reasons: Reasons,
+    now: datetime,
+    reverses_id: int | None = None,
+    debt_policy: DebtPolicy | None = None,
+    accounts: Accounts | None = None,
+) -> Started:
+    """Lock the member, then claim the idempotency key (or find who holds it)."""
+    accounts = accounts or member_accounts(session, customer_id, now)
+    digest = request_hash({"kind": kind.value, "customer_id": customer_id, **request})
+    new_id = repository.insert_transaction(
+        session,
+        {
+            "idempotency_key": key,
+            "request_hash": digest,
+            "kind": kind.value,
+            "customer_id": customer_id,
+            "event_id": reasons.event_id,
+            "order_id": reasons.order_id,
+            "programme_version": reasons.programme_version,
+            "rule": reasons.rule,
+            "note": reasons.note,
+            "api_key_id": reasons.api_key_id,
+            "reverses_id": reverses_id,
+            "debt_policy": debt_policy.value if debt_policy else None,
+            "created_at": now,
+            "effective_at": now,
+        },
+    )
+    if new_id is not None:
+        return Started(new_id, False, accounts)
+    first = repository.transaction_by_key(session, key)
+    assert first is not None
+    if first.request_hash != digest:
+        raise IdempotencyConflict(
+            "this idempotency key was used for a different request",
+            detail={"idempotency_key": key, "transaction_id": first.id},
+        )
+    return Started(first.id, True, accounts)
+
+
+def credit_available(
+    session: Session, postings: Postings, accounts: Accounts, lot_id: int, points: int
+) -> int:
+    """Credit `points` of a lot to `available`, repaying any debt first; returns what the lot keeps.
+
+    Debt is the lot-less part of the available balance (negative). Repaying it is a posting
+    pair on `available` that moves points from the lot to the lot-less part: the balance is
+    unchanged by the pair, the lot shrinks and the debt with it.
+    """
+    debt = -repository.account_sum(session, accounts.available, lotless=True)
+    repay = min(points, max(debt, 0))
+    postings.add(accounts.available, points - repay, lot_id)
+    postings.add(accounts.available, repay, None)
+    return points - repay

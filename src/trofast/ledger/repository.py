@@ -1,0 +1,249 @@
+"""All SQL of the points ledger (the whole-database checks live in `verify.py`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from trofast.kit.sql import insert_ignore
+from trofast.models import (
+    Customer,
+    LedgerAccount,
+    LedgerLot,
+    LedgerPosting,
+    LedgerTransaction,
+)
+
+_LOT_COLUMNS = (
+    LedgerLot.id,
+    LedgerLot.customer_id,
+    LedgerLot.transaction_id,
+    LedgerLot.points,
+    LedgerLot.remaining,
+    LedgerLot.state,
+    LedgerLot.earned_at,
+    LedgerLot.available_at,
+    LedgerLot.expires_at,
+)
+
+
+def customer_exists(session: Session, customer_id: int) -> bool:
+    return session.scalar(select(Customer.id).where(Customer.id == customer_id)) is not None
+
+
+def ensure_accounts(
+    session: Session, wanted: Sequence[tuple[str, str, int | None]], now: datetime
+) -> dict[str, int]:
+    """Account ids by name, creating the missing ones; `wanted` is (name, kind, customer_id)."""
+    names = [name for name, _, _ in wanted]
+    found = {
+        row.name: row.id
+        for row in session.execute(
+            select(LedgerAccount.name, LedgerAccount.id).where(LedgerAccount.name.in_(names))
+        )
+    }
+    for name, kind, customer_id in wanted:
+        if name in found:
+            continue
+        # Two first transactions of one member race to create its accounts: the loser of the
+        # INSERT ... ON CONFLICT reads the winner's row instead of failing.
+        new_id = insert_ignore(
+            session,
+            LedgerAccount.__table__,  # type: ignore[arg-type]
+            {"name": name, "kind": kind, "customer_id": customer_id, "created_at": now},
+            conflict=["name"],
+            returning=LedgerAccount.id,
+        )
+        if new_id is None:
+            new_id = session.scalar(select(LedgerAccount.id).where(LedgerAccount.name == name))
+        assert new_id is not None
+        found[name] = new_id
+    return found
+
+
+def lock_accounts(session: Session, account_ids: Iterable[int]) -> None:
+    """Row locks in primary-key order, so two writers of the same accounts never deadlock.
+
+    On SQLite FOR UPDATE is dropped, and BEGIN IMMEDIATE has already serialised writers.
+    """
+    session.execute(
+        select(LedgerAccount.id)
+        .where(LedgerAccount.id.in_(sorted(set(account_ids))))
+        .order_by(LedgerAccount.id)
+        .with_for_update()
+    ).all()
+
+
+def insert_transaction(session: Session, values: dict[str, Any]) -> int | None:
+    """The new transaction's id, or None when its idempotency key is taken."""
+    inserted: int | None = insert_ignore(
+        session,
+        LedgerTransaction.__table__,  # type: ignore[arg-type]
+        values,
+        conflict=["idempotency_key"],
+        returning=LedgerTransaction.id,
+    )
+    return inserted
+
+
+def transaction_by_key(session: Session, key: str) -> LedgerTransaction | None:
+    return session.scalars(
+        select(LedgerTransaction).where(LedgerTransaction.idempotency_key == key)
+    ).one_or_none()
+
+
+def get_transaction(session: Session, transaction_id: int) -> LedgerTransaction | None:
+    return session.get(LedgerTransaction, transaction_id)
+
+
+def insert_lot(session: Session, values: dict[str, Any]) -> int:
+    lot_id = session.execute(insert(LedgerLot).values(**values).returning(LedgerLot.id)).scalar()
+    assert lot_id is not None
+    return lot_id
+
+
+def insert_postings(session: Session, transaction_id: int, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(
+            insert(LedgerPosting), [{"transaction_id": transaction_id, **row} for row in rows]
+        )
+
+
+def take_from_lot(session: Session, lot_id: int, points: int) -> bool:
+    """Conditional decrement: False (nothing changed) if the lot holds fewer than `points`."""
+    result = session.execute(
+        update(LedgerLot)
+        .where(LedgerLot.id == lot_id, LedgerLot.remaining >= points)
+        .values(remaining=LedgerLot.remaining - points)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def mark_lot_available(session: Session, lot_id: int, remaining: int) -> None:
+    session.execute(
+        update(LedgerLot)
+        .where(LedgerLot.id == lot_id, LedgerLot.state == "pending")
+        .values(state="available", remaining=remaining)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def lot_of_transaction(session: Session, transaction_id: int) -> Row[Any] | None:
+    row = session.execute(
+        select(*_LOT_COLUMNS).where(LedgerLot.transaction_id == transaction_id)
+    ).first()
+    return cast("Row[Any] | None", row)
+
+
+def spendable_lots(session: Session, customer_id: int, now: datetime) -> list[Row[Any]]:
+    return list(
+        session.execute(
+            select(*_LOT_COLUMNS).where(
+                LedgerLot.customer_id == customer_id,
+                LedgerLot.state == "available",
+                LedgerLot.remaining > 0,
+                (LedgerLot.expires_at.is_(None)) | (LedgerLot.expires_at > now),
+            )
+        )
+    )
+
+
+def due_pending_lots(
+    session: Session, now: datetime, customer_id: int | None = None
+) -> list[Row[Any]]:
+    stmt = select(*_LOT_COLUMNS).where(LedgerLot.state == "pending", LedgerLot.available_at <= now)
+    if customer_id is not None:
+        stmt = stmt.where(LedgerLot.customer_id == customer_id)
+    return list(session.execute(stmt.order_by(LedgerLot.customer_id, LedgerLot.id)))
+
+
+def due_expiring_lots(
+    session: Session, now: datetime, customer_id: int | None = None
+) -> list[Row[Any]]:
+    stmt = select(*_LOT_COLUMNS).where(LedgerLot.remaining > 0, LedgerLot.expires_at <= now)
+    if customer_id is not None:
+        stmt = stmt.where(LedgerLot.customer_id == customer_id)
+    return list(session.execute(stmt.order_by(LedgerLot.customer_id, LedgerLot.id)))
+
+
+def sums_by_account_kind(session: Session, customer_id: int) -> dict[str, int]:
+    """Per account kind, the sum of the postings of this member's transactions."""
+    rows = session.execute(
+        select(LedgerAccount.kind, func.coalesce(func.sum(LedgerPosting.amount), 0))
+        .select_from(LedgerTransaction)
+        .join(LedgerPosting, LedgerPosting.transaction_id == LedgerTransaction.id)
+        .join(LedgerAccount, LedgerAccount.id == LedgerPosting.account_id)
+        .where(LedgerTransaction.customer_id == customer_id)
+        .group_by(LedgerAccount.kind)
+    )
+    return {kind: int(total) for kind, total in rows}
+
+
+def account_sum(session: Session, account_id: int, *, lotless: bool = False) -> int:
+    stmt = select(func.coalesce(func.sum(LedgerPosting.amount), 0)).where(
+        LedgerPosting.account_id == account_id
+    )
+    if lotless:
+        stmt = stmt.where(LedgerPosting.lot_id.is_(None))
+    return int(session.scalar(stmt) or 0)
+
+
+def reversed_points(session: Session, earning_transaction_id: int, reversed_account: int) -> int:
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(LedgerPosting.amount), 0))
+            .join(LedgerTransaction, LedgerTransaction.id == LedgerPosting.transaction_id)
+            .where(
+                LedgerTransaction.reverses_id == earning_transaction_id,
+                LedgerPosting.account_id == reversed_account,
+            )
+        )
+        or 0
+    )
+
+
+def expiring_between(session: Session, customer_id: int, start: datetime, end: datetime) -> int:
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(LedgerLot.remaining), 0)).where(
+                LedgerLot.customer_id == customer_id,
+                LedgerLot.remaining > 0,
+                LedgerLot.expires_at > start,
+                LedgerLot.expires_at <= end,
+            )
+        )
+        or 0
+    )
+
+
+def history(
+    session: Session, customer_id: int, before_id: int | None, limit: int
+) -> list[LedgerTransaction]:
+    stmt = select(LedgerTransaction).where(LedgerTransaction.customer_id == customer_id)
+    if before_id is not None:
+        stmt = stmt.where(LedgerTransaction.id < before_id)
+    return list(session.scalars(stmt.order_by(LedgerTransaction.id.desc()).limit(limit)))
+
+
+def postings_of(session: Session, transaction_ids: Sequence[int]) -> list[Row[Any]]:
+    if not transaction_ids:
+        return []
+    return list(
+        session.execute(
+            select(
+                LedgerPosting.transaction_id,
+                LedgerPosting.amount,
+                LedgerPosting.lot_id,
+                LedgerAccount.kind,
+                LedgerAccount.customer_id,
+            )
+            .join(LedgerAccount, LedgerAccount.id == LedgerPosting.account_id)
+            .where(LedgerPosting.transaction_id.in_(transaction_ids))
+            .order_by(LedgerPosting.id)
+        )
+    )

@@ -1,0 +1,1 @@
+"""Orders and receipts, their lines, refunds and shipments."""
