@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from tests.support.cli import flat
 from tests.imports.helpers import FIXTURES
+from tests.support.cli import flat
 from trofast.cli.main import app
 from trofast.config import get_settings
 from trofast.db import build_engine

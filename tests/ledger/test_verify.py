@@ -10,8 +10,8 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from tests.support.cli import flat
 from tests.ledger.conftest import T0, new_member
+from tests.support.cli import flat
 from trofast.cli.main import app
 from trofast.config import get_settings
 from trofast.db import build_engine, build_sessionmaker, unit_of_work
