@@ -6,6 +6,7 @@ from trofast.models.auth import ApiKey
 from trofast.models.catalog import Product, Store
 from trofast.models.customer import Consent, Customer, CustomerIdentity
 from trofast.models.ingest import Delivery, Event, Source
+from trofast.models.insight import AnalyticsFit, CustomerMetric
 from trofast.models.ledger import LedgerAccount, LedgerLot, LedgerPosting, LedgerTransaction
 from trofast.models.order import (
     Order,
@@ -17,12 +18,14 @@ from trofast.models.order import (
 )
 
 __all__ = [
+    "AnalyticsFit",
     "ApiKey",
     "Base",
     "Checkout",
     "Consent",
     "Customer",
     "CustomerIdentity",
+    "CustomerMetric",
     "Delivery",
     "Event",
     "LedgerAccount",
