@@ -1,0 +1,1 @@
+"""The loyalty programme: its versioned document, earning rules, tiers and the engine."""

@@ -1,0 +1,280 @@
+"""The programme document: what a merchant writes (YAML or JSON) and Trofast validates.
+
+A document is declarative and complete: applying it creates a new programme version, and
+points already earned keep the version and rule that earned them. Every field is checked
+here, so a document that loads is one the engine can run; a document that does not load
+is refused with the path and reason of each problem (`InvalidProgramme`).
+
+See docs/programme.md for the format with examples.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import Decimal
+from itertools import pairwise
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from trofast.ingest.types import Currency
+from trofast.program.errors import InvalidProgramme
+
+Ident = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+Points = Annotated[int, Field(ge=1, le=10**9)]
+Factor = Annotated[Decimal, Field(gt=0, le=100, max_digits=10, decimal_places=4)]
+Rate = Annotated[Decimal, Field(ge=0, le=10**6, max_digits=16, decimal_places=6)]
+Channel = Literal["web", "store"]
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("a timestamp needs a timezone (e.g. 2026-11-27T00:00:00+01:00)")
+    return value
+
+
+Timestamp = Annotated[datetime, AfterValidator(_aware)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RuleBase(Strict):
+    """What every earning rule has: an id (kept in the ledger as its reason) and a scope."""
+
+    id: Ident
+    description: Text | None = None
+    channels: list[Channel] | None = None  # None: every channel
+    stores: list[Text] | None = None  # store codes; None: every store (and the web)
+
+
+class SpendRule(RuleBase):
+    """Points per unit of currency on the net merchandise value, one rate per currency."""
+
+    kind: Literal["spend"]
+    rates: Annotated[dict[Currency, Rate], Field(min_length=1)]
+
+
+class MultiplierRule(RuleBase):
+    """Extra points on lines of chosen categories, products (sku) or brands."""
+
+    kind: Literal["multiplier"]
+    factor: Factor
+    categories: list[Text] = []
+    skus: list[Text] = []
+    brands: list[Text] = []
+
+    @model_validator(mode="after")
+    def _matches_something(self) -> MultiplierRule:
+        if not (self.categories or self.skus or self.brands):
+            raise ValueError("a multiplier needs categories, skus or brands")
+        return self
+
+
+class CampaignRule(RuleBase):
+    """A multiplier for orders placed in a window ("double points this weekend")."""
+
+    kind: Literal["campaign"]
+    factor: Factor
+    starts_at: Timestamp
+    ends_at: Timestamp
+    categories: list[Text] = []
+
+    @model_validator(mode="after")
+    def _window(self) -> CampaignRule:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
+
+
+class FirstOrderRule(RuleBase):
+    """A bonus on a member's first paid order."""
+
+    kind: Literal["first_order"]
+    points: Points
+
+
+class SustainableRule(RuleBase):
+    """Points per unit bought of a product marked sustainable."""
+
+    kind: Literal["sustainable_product"]
+    points: Points
+
+
+class Cap(Strict):
+    count: Annotated[int, Field(ge=1, le=10**6)]
+    period: Literal["day", "week", "month", "year", "lifetime"]
+
+
+class ActionRule(RuleBase):
+    """Points for an action event (sign-up, newsletter opt-in, review, survey, follow, ...)."""
+
+    kind: Literal["action"]
+    action: Ident
+    points: Points
+    cap: Cap | None = None  # per member
+    budget: Annotated[int, Field(ge=1, le=10**12)] | None = None  # points, all members
+
+
+class BirthdayRule(RuleBase):
+    """A bonus on the member's birthday (29 February counts on 28 February otherwise)."""
+
+    kind: Literal["birthday"]
+    points: Points
+
+
+EarningRule = Annotated[
+    SpendRule
+    | MultiplierRule
+    | CampaignRule
+    | FirstOrderRule
+    | SustainableRule
+    | ActionRule
+    | BirthdayRule,
+    Field(discriminator="kind"),
+]
+RULE_KINDS = (
+    "spend",
+    "multiplier",
+    "campaign",
+    "first_order",
+    "sustainable_product",
+    "action",
+    "birthday",
+)
+
+
+class Level(Strict):
+    """A tier. `retain` is the value that keeps it at a review (default: its threshold)."""
+
+    id: Ident
+    name: Text
+    threshold: Annotated[int, Field(ge=0, le=10**12)]
+    retain: Annotated[int, Field(ge=0, le=10**12)] | None = None
+    multiplier: Factor = Decimal(1)
+    free_shipping: bool = False
+    rewards: list[Ident] = []  # tier-only rewards
+
+    @property
+    def keep_at(self) -> int:
+        return self.threshold if self.retain is None else self.retain
+
+    @model_validator(mode="after")
+    def _retain_below_threshold(self) -> Level:
+        if self.retain is not None and self.retain > self.threshold:
+            raise ValueError("retain must not exceed threshold")
+        return self
+
+
+class Tiers(Strict):
+    """Qualification on points earned or on spend (minor units), over a period."""
+
+    metric: Literal["points", "spend"]
+    period: Literal["lifetime", "calendar_year", "rolling_12_months"]
+    levels: Annotated[list[Level], Field(min_length=1, max_length=20)]
+
+    @model_validator(mode="after")
+    def _ladder(self) -> Tiers:
+        if self.levels[0].threshold != 0:
+            raise ValueError("the first level is the base tier: its threshold must be 0")
+        thresholds = [level.threshold for level in self.levels]
+        if any(b <= a for a, b in pairwise(thresholds)):
+            raise ValueError("level thresholds must increase strictly")
+        _unique([level.id for level in self.levels], "level id")
+        return self
+
+
+class Expiry(Strict):
+    """`lot`: each lot `months` after earning; `inactivity`: the whole balance `months`
+    after the last purchase; `none`: points never expire."""
+
+    policy: Literal["none", "lot", "inactivity"] = "none"
+    months: Annotated[int, Field(ge=1, le=120)] | None = None
+    round_to_month_end: bool = True
+
+    @model_validator(mode="after")
+    def _months(self) -> Expiry:
+        if self.policy != "none" and self.months is None:
+            raise ValueError(f"expiry policy {self.policy!r} needs months")
+        return self
+
+
+class Pending(Strict):
+    """Points of an order stay pending until its return window closes."""
+
+    return_window_days: Annotated[int, Field(ge=0, le=365)] = 30
+
+
+class Returns(Strict):
+    """What a reversal does with points the member already spent."""
+
+    spent_points: Literal["allow_debt", "clamp"] = "allow_debt"
+
+
+class Programme(Strict):
+    name: Text
+    currency: Currency
+    enrolment: Literal["automatic", "opt_in"] = "automatic"
+    prices_include_tax: bool = True
+    # The value of one point in minor units of `currency`, for the liability figures.
+    point_value_minor: Annotated[Decimal, Field(ge=0, le=10**6, decimal_places=6)] = Decimal(1)
+    pending: Pending = Pending()
+    expiry: Expiry = Expiry()
+    returns: Returns = Returns()
+    earning: Annotated[list[EarningRule], Field(max_length=200)] = []
+    tiers: Tiers | None = None
+
+    @model_validator(mode="after")
+    def _unique_rules(self) -> Programme:
+        _unique([rule.id for rule in self.earning], "rule id")
+        return self
+
+    def rules_of(self, kind: str) -> list[Any]:
+        return [rule for rule in self.earning if rule.kind == kind]
+
+
+def _unique(values: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"duplicate {what} {value!r}")
+        seen.add(value)
+
+
+def load(text: str | bytes, *, fmt: Literal["yaml", "json"] = "yaml") -> Programme:
+    """Parse and validate a document; `InvalidProgramme` lists every problem found."""
+    try:
+        data = json.loads(text) if fmt == "json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InvalidProgramme(
+            "the document is not valid " + fmt.upper(),
+            detail={"errors": [{"path": "", "reason": " ".join(str(exc).split())}]},
+        ) from None
+    return validate(data)
+
+
+def validate(data: Any) -> Programme:
+    try:
+        return Programme.model_validate(data)
+    except ValidationError as exc:
+        errors = [{"path": _path(error["loc"]), "reason": error["msg"]} for error in exc.errors()]
+        raise InvalidProgramme(
+            f"the programme has {len(errors)} problem(s)", detail={"errors": errors}
+        ) from None
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    """`earning[2].rates.NOK`, without the union tags Pydantic puts in the location."""
+    parts: list[str] = []
+    for i, item in enumerate(loc):
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item in RULE_KINDS and i > 0 and isinstance(loc[i - 1], int):
+            continue
+        else:
+            parts.append(("." if parts else "") + item)
+    return "".join(parts)
