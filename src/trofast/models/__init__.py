@@ -16,6 +16,14 @@ from trofast.models.order import (
     RefundLine,
     Shipment,
 )
+from trofast.models.program import (
+    EarningLine,
+    MemberTier,
+    OrderEarning,
+    ProgrammeVersion,
+    RuleBudget,
+    TierChange,
+)
 
 __all__ = [
     "AnalyticsFit",
@@ -27,19 +35,25 @@ __all__ = [
     "CustomerIdentity",
     "CustomerMetric",
     "Delivery",
+    "EarningLine",
     "Event",
     "LedgerAccount",
     "LedgerLot",
     "LedgerPosting",
     "LedgerTransaction",
+    "MemberTier",
     "Order",
+    "OrderEarning",
     "OrderLine",
     "OrderStatusChange",
     "Product",
     "ProductView",
+    "ProgrammeVersion",
     "Refund",
     "RefundLine",
+    "RuleBudget",
     "Shipment",
     "Source",
     "Store",
+    "TierChange",
 ]
