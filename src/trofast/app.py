@@ -25,6 +25,7 @@ from trofast.ledger.endpoints import router as ledger_router
 from trofast.order.endpoints import router as orders_router
 from trofast.pos.endpoints import RECEIPT_DEFS
 from trofast.pos.endpoints import router as pos_router
+from trofast.program.endpoints import router as program_router
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     if engine is not None:
         app.state.engine = engine
         app.state.sessionmaker = build_sessionmaker(engine)
-    for router in (ingest_router, pos_router, customers_router, orders_router, ledger_router):
+    for router in (
+        ingest_router,
+        pos_router,
+        customers_router,
+        orders_router,
+        ledger_router,
+        program_router,
+    ):
         app.include_router(router)
     _install_error_handlers(app)
     _install_openapi(app)

@@ -18,6 +18,7 @@ from trofast.customer import service as customers
 from trofast.ingest import repository
 from trofast.ingest.context import ApplyContext
 from trofast.ingest.schemas import (
+    ActionCompleted,
     CanonicalEvent,
     CartUpdated,
     CheckoutStarted,
@@ -34,6 +35,7 @@ from trofast.ingest.schemas import (
 )
 from trofast.models import Order
 from trofast.order import service as orders
+from trofast.program import actions, engine
 
 Result = dict[str, Any]
 Applier = Callable[[ApplyContext, Any], Result]
@@ -76,7 +78,12 @@ def _order_snapshot(ctx: ApplyContext, event: OrderPlaced | OrderUpdated) -> Res
     )
     if result.was_shell:
         release_parked(ctx, result.order_id)
-    return {"status": "applied", "customer_id": customer_id, "order_id": result.order_id}
+    return {
+        "status": "applied",
+        "customer_id": customer_id,
+        "order_id": result.order_id,
+        **_sync(ctx, result.order),
+    }
 
 
 def _on_order(
@@ -89,9 +96,20 @@ def _on_order(
         if order.snapshot_at is None:
             return {"status": "parked", "order_id": None, "parked_order_id": order.id}
         apply(ctx, order, event)
-        return {"status": "applied", "order_id": order.id, "customer_id": order.customer_id}
+        return {
+            "status": "applied",
+            "order_id": order.id,
+            "customer_id": order.customer_id,
+            **_sync(ctx, order),
+        }
 
     return applier
+
+
+def _sync(ctx: ApplyContext, order: Order) -> Result:
+    """Let the programme earn or reverse what the order now calls for."""
+    synced = engine.sync_order(ctx.session, order, event_id=ctx.event_id, now=ctx.now)
+    return {"points": synced.earned} if synced is not None and synced.earned else {}
 
 
 def _paid(ctx: ApplyContext, order: Order, event: OrderPaid) -> None:
@@ -114,6 +132,25 @@ def _shipment(ctx: ApplyContext, order: Order, event: ShipmentUpdated) -> None:
 
 def _refunded(ctx: ApplyContext, order: Order, event: OrderRefunded) -> None:
     orders.record_refund(ctx.session, order, event.refund, event.occurred_at, ctx.event_id)
+
+
+def _action(ctx: ApplyContext, event: ActionCompleted) -> Result:
+    customer_id = identity.resolve(ctx.session, event.source, event.customer, event.occurred_at)
+    assert customer_id is not None  # the schema requires an identity key
+    awards = actions.record_action(
+        ctx.session,
+        customer_id,
+        event.action,
+        event.reference,
+        occurred_at=event.occurred_at,
+        event_id=ctx.event_id,
+        now=ctx.now,
+    )
+    return {
+        "status": "applied",
+        "customer_id": customer_id,
+        "points": sum(award.points for award in awards),
+    }
 
 
 def _checkout(ctx: ApplyContext, event: CheckoutStarted | CartUpdated) -> Result:
@@ -152,6 +189,7 @@ APPLIERS: dict[str, Applier] = {
     "checkout.started": _checkout,
     "cart.updated": _checkout,
     "product.viewed": _product_viewed,
+    "action.completed": _action,
 }
 
 

@@ -262,6 +262,16 @@ class ProductViewed(Envelope):
     product: ProductIn
 
 
+class ActionCompleted(Envelope):
+    """A member did something the programme may reward (review, survey, follow, ...)."""
+
+    type: Literal["action.completed"]
+    customer: IdentifiedCustomer
+    action: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+    # What was done (the review's id, the survey's id): one award per action and reference.
+    reference: ExternalId
+
+
 CanonicalEvent = Annotated[
     CustomerUpserted
     | ConsentUpdated
@@ -274,7 +284,8 @@ CanonicalEvent = Annotated[
     | OrderRefunded
     | CheckoutStarted
     | CartUpdated
-    | ProductViewed,
+    | ProductViewed
+    | ActionCompleted,
     Field(discriminator="type"),
 ]
 
@@ -289,6 +300,8 @@ class EventResult(BaseModel):
     status: Literal["applied", "duplicate", "parked"]
     customer_id: int | None = None
     order_id: int | None = None
+    # Points this event gave (issued minus reversed) when a programme is in force.
+    points: int | None = None
 
 
 class EventsResponse(BaseModel):

@@ -124,6 +124,7 @@ def start(
     reverses_id: int | None = None,
     debt_policy: DebtPolicy | None = None,
     accounts: Accounts | None = None,
+    effective_at: datetime | None = None,
 ) -> Started:
     """Lock the member, then claim the idempotency key (or find who holds it)."""
     accounts = accounts or member_accounts(session, customer_id, now)
@@ -144,7 +145,9 @@ def start(
             "reverses_id": reverses_id,
             "debt_policy": debt_policy.value if debt_policy else None,
             "created_at": now,
-            "effective_at": now,
+            # When it happened in the shop (the order's payment, the refund), which a
+            # backfill or a late delivery makes earlier than `created_at`.
+            "effective_at": effective_at or now,
         },
     )
     if new_id is not None:

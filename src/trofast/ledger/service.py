@@ -56,6 +56,7 @@ def earn(
     expires_at: datetime | None = None,
     reasons: Reasons = Reasons(),
     now: datetime | None = None,
+    effective_at: datetime | None = None,
 ) -> Entry:
     """Issue a lot of `points`: pending until `available_at` if that is in the future."""
     now = now or utc_now()
@@ -74,6 +75,7 @@ def earn(
         },
         reasons=reasons,
         now=now,
+        effective_at=effective_at,
     )
     if not started.replayed:
         _new_lot(
@@ -167,6 +169,7 @@ def reverse(
     policy: DebtPolicy,
     reasons: Reasons = Reasons(),
     now: datetime | None = None,
+    effective_at: datetime | None = None,
 ) -> Entry:
     """Reverse an earning in proportion to what has been refunded of its order so far.
 
@@ -211,6 +214,7 @@ def reverse(
         reverses_id=earning_transaction_id,
         debt_policy=policy,
         accounts=_locked_and_expired(session, customer_id, key, now),
+        effective_at=effective_at,
     )
     if started.replayed:
         return Entry(started.transaction_id, True)
@@ -337,3 +341,9 @@ def _reason_fields(reasons: Reasons) -> dict[str, object]:
         "rule": reasons.rule,
         "note": reasons.note,
     }
+
+
+def key_taken(session: Session, key: str) -> bool:
+    """Whether a transaction already holds `key`: lets a caller skip a replay whose reasons
+    (e.g. a later event id) would differ from the first request and so conflict."""
+    return repository.transaction_by_key(session, key) is not None

@@ -29,6 +29,7 @@ class SnapshotResult:
     created: bool  # the order (not a shell) is new
     was_shell: bool  # parked events are waiting on it
     stale: bool  # an older snapshot than the one stored: ignored
+    order: Order  # the row, locked for this unit of work
 
 
 def lock_or_shell(session: Session, source: str, external_id: str, currency: str) -> Order:
@@ -108,7 +109,7 @@ def apply_snapshot(
     if new_id is None and not was_shell:
         assert order.source_updated_at is not None
         if order_at <= order.source_updated_at:
-            return SnapshotResult(order.id, created=False, was_shell=False, stale=True)
+            return SnapshotResult(order.id, created=False, was_shell=False, stale=True, order=order)
     if new_id is None:
         for name, value in fields.items():
             setattr(order, name, value)
@@ -117,7 +118,7 @@ def apply_snapshot(
     created = new_id is not None or was_shell
     _apply_status(session, order, snapshot, order_at, event_id, initial=created)
     _apply_lines(session, order, snapshot)
-    return SnapshotResult(order.id, created=created, was_shell=was_shell, stale=False)
+    return SnapshotResult(order.id, created=created, was_shell=was_shell, stale=False, order=order)
 
 
 def _apply_status(

@@ -1,0 +1,136 @@
+"""Points outside orders: actions (sign-up, review, survey, ...) and birthdays.
+
+Each award is keyed by what it rewards (the action's reference, the birthday's year), so a
+replayed event earns nothing twice. Caps per member are counted under the member's ledger
+lock; a global budget is taken with one conditional UPDATE, so concurrent members can
+never overspend it.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from trofast.kit.time import utc_now
+from trofast.ledger import service as ledger
+from trofast.ledger.core import Reasons, member_accounts
+from trofast.program import repository, tiering
+from trofast.program.document import ActionRule, BirthdayRule, Cap
+from trofast.program.engine import is_member
+from trofast.program.service import Active, active
+
+
+@dataclass(frozen=True, slots=True)
+class ActionAward:
+    rule: str
+    points: int  # 0 when not awarded
+    status: str  # awarded, duplicate, cap_reached, budget_exhausted, not_member, no_rule
+
+
+def record_action(
+    session: Session,
+    customer_id: int,
+    action: str,
+    reference: str,
+    *,
+    occurred_at: datetime,
+    event_id: int | None,
+    now: datetime,
+) -> list[ActionAward]:
+    """Award every rule of the programme in force that rewards `action`."""
+    program = active(session)
+    if program is None:
+        return []
+    rules = [r for r in program.programme.rules_of("action") if r.action == action]
+    customer = repository.customer(session, customer_id)
+    assert customer is not None
+    if rules and not is_member(program.programme, customer):
+        return [ActionAward(rule.id, 0, "not_member") for rule in rules]
+    return [
+        _award(session, program, rule, customer_id, reference, occurred_at, event_id, now)
+        for rule in rules
+    ]
+
+
+def _award(
+    session: Session,
+    program: Active,
+    rule: ActionRule,
+    customer_id: int,
+    reference: str,
+    occurred_at: datetime,
+    event_id: int | None,
+    now: datetime,
+) -> ActionAward:
+    key = f"action:{rule.id}:{customer_id}:{reference}"
+    member_accounts(session, customer_id, now)  # lock first: the cap count must not race
+    if ledger.key_taken(session, key):
+        return ActionAward(rule.id, 0, "duplicate")
+    if rule.cap is not None:
+        since = _cap_start(rule.cap, occurred_at)
+        if repository.count_rule_awards(session, customer_id, rule.id, since) >= rule.cap.count:
+            return ActionAward(rule.id, 0, "cap_reached")
+    if rule.budget is not None and not repository.use_budget(
+        session, rule.id, rule.points, rule.budget
+    ):
+        return ActionAward(rule.id, 0, "budget_exhausted")
+    ledger.earn(
+        session,
+        customer_id,
+        key,
+        rule.points,
+        reasons=Reasons(event_id, None, program.version, rule.id),
+        now=now,
+        effective_at=occurred_at,
+    )
+    tiering.evaluate(session, program, customer_id, now)
+    return ActionAward(rule.id, rule.points, "awarded")
+
+
+def _cap_start(cap: Cap, at: datetime) -> datetime | None:
+    """Start of the cap's current period (weeks start on Monday), in UTC."""
+    day = datetime(at.year, at.month, at.day, tzinfo=at.tzinfo)
+    if cap.period == "day":
+        return day
+    if cap.period == "week":
+        return day - timedelta(days=day.weekday())
+    if cap.period == "month":
+        return day.replace(day=1)
+    if cap.period == "year":
+        return day.replace(month=1, day=1)
+    return None
+
+
+def award_birthdays(session: Session, today: date | None = None) -> int:
+    """Give today's birthday bonuses (once a year per member); returns how many were given."""
+    now = utc_now()
+    today = today or now.date()
+    program = active(session)
+    if program is None:
+        return 0
+    rules: list[BirthdayRule] = program.programme.rules_of("birthday")
+    days = [today.day]
+    # Members born on 29 February celebrate on 28 February in other years.
+    if today.month == 2 and today.day == 28 and not calendar.isleap(today.year):
+        days.append(29)
+    given = 0
+    for customer_id in repository.birthday_members(session, today.month, days):
+        customer = repository.customer(session, customer_id)
+        assert customer is not None
+        if not is_member(program.programme, customer):
+            continue
+        for rule in rules:
+            key = f"birthday:{rule.id}:{customer_id}:{today.year}"
+            entry = ledger.earn(
+                session,
+                customer_id,
+                key,
+                rule.points,
+                reasons=Reasons(None, None, program.version, rule.id),
+                now=now,
+            )
+            given += 0 if entry.replayed else 1
+    return given

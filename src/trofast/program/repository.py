@@ -1,0 +1,352 @@
+"""SQL of the programme domain: versions, tiers, order earnings and budgets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import extract, func, insert, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import Session
+
+from trofast.kit.sql import insert_ignore
+from trofast.models import (
+    Customer,
+    EarningLine,
+    LedgerAccount,
+    LedgerLot,
+    LedgerPosting,
+    LedgerTransaction,
+    MemberTier,
+    Order,
+    OrderEarning,
+    OrderLine,
+    Product,
+    ProgrammeVersion,
+    Refund,
+    RefundLine,
+    RuleBudget,
+    Store,
+    TierChange,
+)
+
+
+def latest_version(session: Session) -> ProgrammeVersion | None:
+    return session.scalars(
+        select(ProgrammeVersion).order_by(ProgrammeVersion.version.desc()).limit(1)
+    ).first()
+
+
+def latest_version_key(session: Session) -> Row[int, str] | None:
+    """(version, sha256) of the programme in force: one indexed row, read per event."""
+    return session.execute(
+        select(ProgrammeVersion.version, ProgrammeVersion.sha256)
+        .order_by(ProgrammeVersion.version.desc())
+        .limit(1)
+    ).first()
+
+
+def version(session: Session, number: int) -> ProgrammeVersion | None:
+    return session.scalars(
+        select(ProgrammeVersion).where(ProgrammeVersion.version == number)
+    ).first()
+
+
+def versions(session: Session, limit: int) -> Sequence[ProgrammeVersion]:
+    return session.scalars(
+        select(ProgrammeVersion).order_by(ProgrammeVersion.version.desc()).limit(limit)
+    ).all()
+
+
+def add_version(session: Session, values: dict[str, Any]) -> ProgrammeVersion:
+    row = ProgrammeVersion(**values)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def customer(session: Session, customer_id: int) -> Customer | None:
+    return session.get(Customer, customer_id)
+
+
+def order_lines(session: Session, order_id: int) -> list[Row[Any]]:
+    """Lines with the product facts the rules match on (brand, sustainable)."""
+    return list(
+        session.execute(
+            select(
+                OrderLine.id,
+                OrderLine.sku,
+                OrderLine.category,
+                OrderLine.quantity,
+                OrderLine.total_minor,
+                OrderLine.discount_minor,
+                OrderLine.tax_minor,
+                OrderLine.gift_card,
+                Product.category.label("product_category"),
+                Product.brand,
+                Product.sustainable,
+            )
+            .outerjoin(Product, Product.id == OrderLine.product_id)
+            .where(OrderLine.order_id == order_id)
+            .order_by(OrderLine.id)
+        )
+    )
+
+
+def store_code(session: Session, store_id: int | None) -> str | None:
+    if store_id is None:
+        return None
+    return session.scalar(select(Store.code).where(Store.id == store_id))
+
+
+def has_earlier_paid_order(session: Session, order: Order) -> bool:
+    """Whether the customer has a paid, not cancelled order placed before this one."""
+    assert order.placed_at is not None
+    found = session.scalar(
+        select(Order.id)
+        .where(
+            Order.customer_id == order.customer_id,
+            Order.id != order.id,
+            Order.paid_at.is_not(None),
+            Order.cancelled_at.is_(None),
+            Order.placed_at < order.placed_at,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def claim_order(session: Session, values: dict[str, Any]) -> bool:
+    """Mark the order as earned; False when it already was (it earns once)."""
+    return (
+        insert_ignore(
+            session,
+            OrderEarning.__table__,  # type: ignore[arg-type]
+            values,
+            ["order_id"],
+            OrderEarning.order_id,
+        )
+        is not None
+    )
+
+
+def set_order_points(session: Session, order_id: int, points: int) -> None:
+    session.execute(
+        update(OrderEarning).where(OrderEarning.order_id == order_id).values(points=points)
+    )
+
+
+def add_earning_lines(session: Session, transaction_id: int, lines: dict[int, int]) -> None:
+    if lines:
+        session.execute(
+            insert(EarningLine),
+            [
+                {"transaction_id": transaction_id, "order_line_id": line, "points": points}
+                for line, points in lines.items()
+            ],
+        )
+
+
+def order_earnings(session: Session, order_id: int) -> list[LedgerTransaction]:
+    return list(
+        session.scalars(
+            select(LedgerTransaction)
+            .where(LedgerTransaction.order_id == order_id, LedgerTransaction.kind == "earn")
+            .order_by(LedgerTransaction.id)
+        )
+    )
+
+
+def earning_lines(session: Session, transaction_ids: Sequence[int]) -> list[Row[Any]]:
+    if not transaction_ids:
+        return []
+    return list(
+        session.execute(
+            select(EarningLine.transaction_id, EarningLine.order_line_id, EarningLine.points).where(
+                EarningLine.transaction_id.in_(transaction_ids)
+            )
+        )
+    )
+
+
+def pending_lots_of_order(session: Session, order_id: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(LedgerLot.id)
+            .join(LedgerTransaction, LedgerTransaction.id == LedgerLot.transaction_id)
+            .where(LedgerTransaction.order_id == order_id, LedgerLot.state == "pending")
+        )
+    )
+
+
+def reschedule_lots(session: Session, lot_ids: Sequence[int], available_at: datetime) -> None:
+    if lot_ids:
+        session.execute(
+            update(LedgerLot)
+            .where(LedgerLot.id.in_(lot_ids), LedgerLot.state == "pending")
+            .values(available_at=available_at)
+        )
+
+
+def count_rule_awards(session: Session, customer_id: int, rule: str, since: datetime | None) -> int:
+    query = select(func.count()).where(
+        LedgerTransaction.customer_id == customer_id,
+        LedgerTransaction.kind == "earn",
+        LedgerTransaction.rule == rule,
+    )
+    if since is not None:
+        query = query.where(LedgerTransaction.effective_at >= since)
+    return session.scalar(query) or 0
+
+
+def use_budget(session: Session, rule: str, points: int, budget: int) -> bool:
+    """Take `points` from a rule's global budget in one conditional UPDATE."""
+    insert_ignore(
+        session,
+        RuleBudget.__table__,  # type: ignore[arg-type]
+        {"rule": rule, "used": 0},
+        ["rule"],
+    )
+    result = session.execute(
+        update(RuleBudget)
+        .where(RuleBudget.rule == rule, RuleBudget.used + points <= budget)
+        .values(used=RuleBudget.used + points)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def member_tier(session: Session, customer_id: int) -> MemberTier | None:
+    return session.get(MemberTier, customer_id)
+
+
+def save_tier(session: Session, values: dict[str, Any]) -> None:
+    row = session.get(MemberTier, values["customer_id"])
+    if row is None:
+        session.add(MemberTier(**values))
+    else:
+        for key, value in values.items():
+            setattr(row, key, value)
+    session.flush()
+
+
+def add_tier_change(session: Session, values: dict[str, Any]) -> None:
+    session.add(TierChange(**values))
+    session.flush()
+
+
+def tier_history(session: Session, customer_id: int, limit: int) -> Sequence[TierChange]:
+    return session.scalars(
+        select(TierChange)
+        .where(TierChange.customer_id == customer_id)
+        .order_by(TierChange.id.desc())
+        .limit(limit)
+    ).all()
+
+
+def due_reviews(session: Session, now: datetime, limit: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(MemberTier.customer_id)
+            .where(MemberTier.review_at <= now)
+            .order_by(MemberTier.customer_id)
+            .limit(limit)
+        )
+    )
+
+
+def birthday_members(session: Session, month: int, days: Sequence[int]) -> list[int]:
+    return list(
+        session.scalars(
+            select(Customer.id)
+            .where(
+                extract("month", Customer.birthday) == month,
+                extract("day", Customer.birthday).in_(days),
+            )
+            .order_by(Customer.id)
+        )
+    )
+
+
+def refunded_quantities(session: Session, order_id: int) -> dict[int, int]:
+    """Quantity refunded so far per order line."""
+    rows = session.execute(
+        select(RefundLine.order_line_id, func.sum(RefundLine.quantity))
+        .join(Refund, Refund.id == RefundLine.refund_id)
+        .where(Refund.order_id == order_id, RefundLine.order_line_id.is_not(None))
+        .group_by(RefundLine.order_line_id)
+    )
+    return {line_id: int(quantity) for line_id, quantity in rows if line_id is not None}
+
+
+def unlined_refunds(session: Session, order_id: int) -> tuple[int, datetime | None]:
+    """Merchandise refunded without lines (amount − shipping), and the latest refund time."""
+    has_lines = select(RefundLine.id).where(RefundLine.refund_id == Refund.id).exists()
+    amount = session.scalar(
+        select(func.coalesce(func.sum(Refund.amount_minor - Refund.shipping_minor), 0)).where(
+            Refund.order_id == order_id, ~has_lines
+        )
+    )
+    latest = session.scalar(select(func.max(Refund.occurred_at)).where(Refund.order_id == order_id))
+    return int(amount or 0), latest
+
+
+def qualification_points(
+    session: Session, customer_id: int, start: datetime | None, end: datetime | None
+) -> int:
+    """Points earned minus points reversed, by transactions effective in [start, end)."""
+    query = (
+        select(func.coalesce(func.sum(LedgerPosting.amount), 0))
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerPosting.transaction_id)
+        .join(LedgerAccount, LedgerAccount.id == LedgerPosting.account_id)
+        .where(
+            LedgerTransaction.customer_id == customer_id,
+            LedgerAccount.kind.in_(("issued", "reversed")),
+        )
+    )
+    if start is not None:
+        query = query.where(LedgerTransaction.effective_at >= start)
+    if end is not None:
+        query = query.where(LedgerTransaction.effective_at < end)
+    # Issued postings are negative and reversal postings positive: minus their sum is the net.
+    return -int(session.scalar(query) or 0)
+
+
+def qualification_spend(
+    session: Session, customer_id: int, start: datetime | None, end: datetime | None
+) -> int:
+    """Merchandise spend (total − shipping − refunded) of orders paid in [start, end)."""
+    query = select(
+        func.coalesce(func.sum(Order.total_minor - Order.shipping_minor - Order.refunded_minor), 0)
+    ).where(
+        Order.customer_id == customer_id,
+        Order.paid_at.is_not(None),
+        Order.cancelled_at.is_(None),
+    )
+    if start is not None:
+        query = query.where(Order.paid_at >= start)
+    if end is not None:
+        query = query.where(Order.paid_at < end)
+    return int(session.scalar(query) or 0)
+
+
+def extend_open_lots(session: Session, customer_id: int, expires_at: datetime) -> None:
+    """Inactivity expiry: a purchase pushes every open lot's expiry out to `expires_at`."""
+    session.execute(
+        update(LedgerLot)
+        .where(
+            LedgerLot.customer_id == customer_id,
+            LedgerLot.remaining > 0,
+            LedgerLot.state.in_(("pending", "available")),
+            (LedgerLot.expires_at.is_(None)) | (LedgerLot.expires_at < expires_at),
+        )
+        .values(expires_at=expires_at)
+    )
+
+
+def enrol(session: Session, customer_id: int, at: datetime) -> None:
+    session.execute(
+        update(Customer)
+        .where(Customer.id == customer_id, Customer.is_member.is_(False))
+        .values(is_member=True, enrolled_at=at)
+    )
