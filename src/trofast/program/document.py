@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 from trofast.ingest.types import Currency
 from trofast.program.errors import InvalidProgramme
@@ -87,7 +88,7 @@ class CampaignRule(RuleBase):
     @model_validator(mode="after")
     def _window(self) -> CampaignRule:
         if self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
+            raise _problem(("ends_at",), "ends_at must be after starts_at")
         return self
 
 
@@ -166,7 +167,7 @@ class Level(Strict):
     @model_validator(mode="after")
     def _retain_below_threshold(self) -> Level:
         if self.retain is not None and self.retain > self.threshold:
-            raise ValueError("retain must not exceed threshold")
+            raise _problem(("retain",), "retain must not exceed threshold")
         return self
 
 
@@ -180,11 +181,17 @@ class Tiers(Strict):
     @model_validator(mode="after")
     def _ladder(self) -> Tiers:
         if self.levels[0].threshold != 0:
-            raise ValueError("the first level is the base tier: its threshold must be 0")
-        thresholds = [level.threshold for level in self.levels]
-        if any(b <= a for a, b in pairwise(thresholds)):
-            raise ValueError("level thresholds must increase strictly")
-        _unique([level.id for level in self.levels], "level id")
+            raise _problem(
+                ("levels", 0, "threshold"),
+                "the first level is the base tier: its threshold must be 0",
+            )
+        for i, (a, b) in enumerate(pairwise(self.levels), start=1):
+            if b.threshold <= a.threshold:
+                raise _problem(
+                    ("levels", i, "threshold"),
+                    f"level thresholds must increase strictly ({b.threshold} after {a.threshold})",
+                )
+        _unique([level.id for level in self.levels], "levels", "level id")
         return self
 
 
@@ -199,7 +206,7 @@ class Expiry(Strict):
     @model_validator(mode="after")
     def _months(self) -> Expiry:
         if self.policy != "none" and self.months is None:
-            raise ValueError(f"expiry policy {self.policy!r} needs months")
+            raise _problem(("months",), f"expiry policy {self.policy!r} needs months")
         return self
 
 
@@ -230,18 +237,29 @@ class Programme(Strict):
 
     @model_validator(mode="after")
     def _unique_rules(self) -> Programme:
-        _unique([rule.id for rule in self.earning], "rule id")
+        _unique([rule.id for rule in self.earning], "earning", "rule id")
         return self
 
     def rules_of(self, kind: str) -> list[Any]:
         return [rule for rule in self.earning if rule.kind == kind]
 
 
-def _unique(values: list[str], what: str) -> None:
+def _problem(at: tuple[int | str, ...], reason: str) -> PydanticCustomError:
+    """A cross-field problem located at `at` below the model that finds it.
+
+    A model validator only knows its own location; `at` (kept in the error's context and
+    appended by `validate`) points the merchant at the offending item, not its container.
+    """
+    # The reason is formatted with the context, so `at` is the only placeholder it could
+    # trip over; ids are restricted to [a-z0-9_-], which cannot spell one.
+    return PydanticCustomError("programme", reason, {"at": at})
+
+
+def _unique(values: list[str], field: str, what: str) -> None:
     seen: set[str] = set()
-    for value in values:
+    for i, value in enumerate(values):
         if value in seen:
-            raise ValueError(f"duplicate {what} {value!r}")
+            raise _problem((field, i, "id"), f"duplicate {what} {value!r}")
         seen.add(value)
 
 
@@ -261,7 +279,13 @@ def validate(data: Any) -> Programme:
     try:
         return Programme.model_validate(data)
     except ValidationError as exc:
-        errors = [{"path": _path(error["loc"]), "reason": error["msg"]} for error in exc.errors()]
+        errors = [
+            {
+                "path": _path(error["loc"] + tuple(error.get("ctx", {}).get("at", ()))),
+                "reason": error["msg"].removeprefix("Value error, "),
+            }
+            for error in exc.errors()
+        ]
         raise InvalidProgramme(
             f"the programme has {len(errors)} problem(s)", detail={"errors": errors}
         ) from None
@@ -271,6 +295,8 @@ def _path(loc: tuple[int | str, ...]) -> str:
     """`earning[2].rates.NOK`, without the union tags Pydantic puts in the location."""
     parts: list[str] = []
     for i, item in enumerate(loc):
+        if item == "[key]":  # Pydantic's marker for an invalid dict key: the key is the path
+            continue
         if isinstance(item, int):
             parts.append(f"[{item}]")
         elif item in RULE_KINDS and i > 0 and isinstance(loc[i - 1], int):
