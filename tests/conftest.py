@@ -69,7 +69,14 @@ def db_session(engine: Engine) -> Iterator[Session]:
     """
     connection = engine.connect()
     transaction = connection.begin()
-    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    # Configured like production (`db.build_sessionmaker`): without autoflush, a query that
+    # depends on unflushed rows fails here as it would in the service.
+    session = Session(
+        bind=connection,
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+        autoflush=False,
+    )
     try:
         yield session
     finally:
@@ -97,7 +104,10 @@ def app_client(settings: Settings, db_session: Session) -> Iterator[TestClient]:
     app = create_app(settings, engine=db_session.get_bind())  # type: ignore[arg-type]
     connection = db_session.connection()
     app.state.sessionmaker = sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        bind=connection,
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+        autoflush=False,
     )
     with TestClient(app) as client:
         yield client

@@ -32,6 +32,9 @@ def insert_order(session: Session, values: dict[str, Any]) -> int | None:
 
 
 def lock_order(session: Session, source: str, external_id: str) -> Order | None:
+    # `populate_existing` re-reads the row over the identity map: changes still pending in
+    # the session (it does not autoflush) would be silently lost, so they go out first.
+    session.flush()
     return session.scalars(
         select(Order)
         .where(Order.source == source, Order.external_id == external_id)

@@ -44,6 +44,9 @@ def sync_order(
     session: Session, order: Order, *, event_id: int | None, now: datetime
 ) -> OrderSync | None:
     """Earn, reverse and reschedule what this order calls for; None when it earns nothing."""
+    # The order's lines, refunds and shipments may still be pending in the session (it
+    # does not autoflush); every query below must see them.
+    session.flush()
     program = active(session)
     if program is None or order.customer_id is None or order.snapshot_at is None:
         return None
