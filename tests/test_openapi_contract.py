@@ -24,7 +24,8 @@ from trofast.config import Settings, get_settings
 # These bodies carry rules JSON Schema cannot state (a phone number must exist, an amount
 # may have no more decimals than its currency, a customer needs one identity key), so a
 # schema-valid body may rightly get a documented 422; every other check still applies.
-SEMANTIC_BODIES = {"POST /v1/events", "POST /v1/pos/receipts"}
+# The same for the RFM query, whose `since` must come before `at`.
+SEMANTIC_BODIES = {"POST /v1/events", "POST /v1/pos/receipts", "GET /v1/analytics/rfm"}
 
 
 def _operations() -> list[str]:

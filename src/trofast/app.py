@@ -21,6 +21,7 @@ from trofast.db import build_engine, build_sessionmaker
 from trofast.errors import AppError, validation_failed
 from trofast.ingest.endpoints import EVENT_DEFS
 from trofast.ingest.endpoints import router as ingest_router
+from trofast.insight.endpoints import router as analytics_router
 from trofast.ledger.endpoints import router as ledger_router
 from trofast.order.endpoints import router as orders_router
 from trofast.pos.endpoints import RECEIPT_DEFS
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         program_router,
     ):
         app.include_router(router)
+    app.include_router(analytics_router)
     _install_error_handlers(app)
     _install_openapi(app)
     return app

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # Bodies above this size are refused with 413 before they are parsed.
     max_body_bytes: int = 5 * 1024 * 1024
     max_batch_events: int = 1000
+    # What one loyalty point is worth in minor units of `currency`, for the points liability
+    # in the analytics KPIs until a programme document states its own value.
+    point_value_minor: float = Field(default=1.0, ge=0)
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

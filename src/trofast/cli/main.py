@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from trofast.cli import analyze, db, imports, ingest, keys, ledger, program, sources
+from trofast.cli import analytics, analyze, db, imports, ingest, keys, ledger, program, sources
 from trofast.cli.serve import run_server
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app.add_typer(ingest.app, name="ingest")
 app.add_typer(imports.app, name="import")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(program.program_app, name="program")
+app.add_typer(analytics.app, name="analytics")
 # `trofast analyze FILE` is one command, registered directly rather than as a group.
 app.command("analyze")(analyze.analyze)
 
