@@ -119,7 +119,9 @@ def _review(
             session,
             {
                 "customer_id": customer_id,
-                "review_at": _next_after(rules, ended_at, now),
+                # The next period's end, even when it is already past (the job missed it):
+                # `review_due` picks the member again, so every ended period is reviewed.
+                "review_at": tiers.next_review(rules, ended_at),
                 "updated_at": now,
             },
         )
@@ -130,14 +132,6 @@ def _period_before(rules: Tiers, end: datetime) -> datetime | None:
     if rules.period == "calendar_year":
         return tiers.period_start(rules, end - timedelta(microseconds=1))
     return tiers.period_start(rules, end)
-
-
-def _next_after(rules: Tiers, at: datetime, now: datetime) -> datetime | None:
-    """The first review after `now`, stepping period by period from `at`."""
-    nxt = tiers.next_review(rules, at)
-    while nxt is not None and nxt <= now:
-        nxt = tiers.next_review(rules, nxt)
-    return nxt
 
 
 def _change(

@@ -1,0 +1,261 @@
+"""Tier policies with exact numbers: the pure rules, then upgrades and reviews on the database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tests.ingest.factories import order_body
+from tests.program.conftest import Ingest
+from trofast.ingest import service as ingest_service
+from trofast.models import Customer, MemberTier, TierChange
+from trofast.program import document, service, tiering, tiers
+from trofast.program.document import Tiers
+
+
+def _tiers(metric: str = "points", period: str = "calendar_year") -> Tiers:
+    return Tiers.model_validate(
+        {
+            "metric": metric,
+            "period": period,
+            "levels": [
+                {"id": "base", "name": "Base", "threshold": 0},
+                {"id": "silver", "name": "Silver", "threshold": 1000, "retain": 800},
+                {"id": "gold", "name": "Gold", "threshold": 5000},
+            ],
+        }
+    )
+
+
+# --- the pure policy ------------------------------------------------------------------
+
+
+def test_the_level_qualified_for_is_the_highest_threshold_reached() -> None:
+    ladder = _tiers()
+
+    assert [tiers.qualified(ladder, v).id for v in (0, 999, 1000, 4999, 5000, 10**9)] == [
+        "base", "base", "silver", "silver", "gold", "gold",
+    ]  # fmt: skip
+
+
+def test_an_upgrade_is_only_ever_upwards() -> None:
+    ladder = _tiers()
+    silver = tiers.level_of(ladder, "silver")
+
+    assert tiers.upgraded(ladder, silver, 5000) == tiers.level_of(ladder, "gold")
+    assert tiers.upgraded(ladder, silver, 1000) is None
+    assert tiers.upgraded(ladder, silver, 0) is None  # a fall waits for the review
+
+
+def test_a_review_keeps_the_highest_level_whose_retention_value_was_reached() -> None:
+    ladder = _tiers()
+    silver, gold = tiers.level_of(ladder, "silver"), tiers.level_of(ladder, "gold")
+
+    assert tiers.reviewed(ladder, silver, 800).id == "silver"  # retain 800 < threshold 1000
+    assert tiers.reviewed(ladder, silver, 799).id == "base"
+    assert tiers.reviewed(ladder, gold, 4999).id == "silver"  # gold has no retain: 5000
+    assert tiers.reviewed(ladder, gold, 700).id == "base"
+    assert tiers.reviewed(ladder, silver, 9000).id == "silver"  # a review never upgrades
+
+
+def test_a_level_removed_from_the_programme_reads_as_the_base_level() -> None:
+    assert tiers.level_of(_tiers(), "platinum").id == "base"
+    assert tiers.level_of(_tiers(), None).id == "base"
+
+
+def test_qualification_windows_and_reviews_of_each_period() -> None:
+    oslo = timezone(timedelta(hours=1))
+    at = datetime(2026, 1, 1, 0, 30, tzinfo=oslo)  # still 2025 in UTC
+
+    assert tiers.period_start(_tiers(period="lifetime"), at) is None
+    assert tiers.next_review(_tiers(period="lifetime"), at) is None
+    assert tiers.period_start(_tiers(), at) == datetime(2025, 1, 1, tzinfo=UTC)
+    assert tiers.next_review(_tiers(), at) == datetime(2026, 1, 1, tzinfo=UTC)
+    leap = datetime(2028, 2, 29, 12, tzinfo=UTC)
+    assert tiers.period_start(_tiers(period="rolling_12_months"), leap) == datetime(
+        2027, 2, 28, 12, tzinfo=UTC
+    )
+    assert tiers.next_review(_tiers(period="rolling_12_months"), leap) == datetime(
+        2029, 2, 28, 12, tzinfo=UTC
+    )
+
+
+# --- on the database ------------------------------------------------------------------
+
+PROGRAMME = """
+name: Tiers
+currency: NOK
+pending: {{return_window_days: 14}}
+earning:
+  - {{id: base, kind: spend, rates: {{NOK: 1}}}}
+tiers:
+  metric: {metric}
+  period: {period}
+  levels:
+    - {{id: base, name: Base, threshold: 0}}
+    - {{id: silver, name: Silver, threshold: {silver}, retain: {retain}}}
+"""
+Buy = Callable[..., None]
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> dict[str, datetime]:
+    """The time ingestion believes it is (tier windows are counted back from it)."""
+    now = {"now": datetime(2026, 3, 10, tzinfo=UTC)}
+    monkeypatch.setattr(ingest_service, "utc_now", lambda: now["now"])
+    return now
+
+
+@pytest.fixture
+def buy(ingest: Ingest, clock: dict[str, datetime]) -> Buy:
+    """An order of `kroner` NOK of merchandise (plus 49 NOK shipping), paid at `on`."""
+
+    def run(order_id: str, on: str, kroner: int, *, now: str | None = None) -> None:
+        clock["now"] = datetime.fromisoformat(now or on)
+        line = {"id": "L1", "sku": "S", "quantity": 1, "unit_price": str(kroner)}
+        ingest(order_body(order_id, placed_at=on, updated_at=on, lines=[line]))
+
+    return run
+
+
+def _apply(session: Session, *, metric: str = "points", period: str = "calendar_year",
+           silver: int = 1000, retain: int = 800) -> None:  # fmt: skip
+    text = PROGRAMME.format(metric=metric, period=period, silver=silver, retain=retain)
+    service.apply(session, text)
+
+
+def _member(session: Session) -> int:
+    return session.scalars(select(Customer.id).where(Customer.email == "kari@example.no")).one()
+
+
+def _tier(session: Session) -> tuple[str, datetime | None, datetime | None]:
+    row = session.get(MemberTier, _member(session))
+    assert row is not None
+    session.refresh(row)
+    return row.level, _utc(row.since), _utc(row.review_at)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; they are UTC.
+    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _changes(session: Session) -> list[tuple[Any, ...]]:
+    rows = session.scalars(select(TierChange).order_by(TierChange.id)).all()
+    return [(r.from_level, r.to_level, r.reason, r.value, _utc(r.occurred_at)) for r in rows]
+
+
+def test_points_upgrade_at_once_in_the_calendar_year(db_session: Session, buy: Buy) -> None:
+    _apply(db_session)
+    buy("1", "2026-03-01T10:00:00+00:00", 600)
+    assert _tier(db_session) == ("base", datetime(2026, 3, 1, 10, tzinfo=UTC), None)
+
+    buy("2", "2026-03-05T10:00:00+00:00", 400)
+
+    # 600 + 400 = 1,000 points this year: Silver now, reviewed when the year ends.
+    at = datetime(2026, 3, 5, 10, tzinfo=UTC)
+    assert _tier(db_session) == ("silver", at, datetime(2027, 1, 1, tzinfo=UTC))
+    assert _changes(db_session) == [("base", "silver", "qualified", 1000, at)]
+
+
+def test_last_years_points_do_not_count_in_a_calendar_year(db_session: Session, buy: Buy) -> None:
+    _apply(db_session)
+    buy("1", "2025-12-31T22:00:00+00:00", 600)
+    buy("2", "2026-01-02T10:00:00+00:00", 600)
+
+    assert _tier(db_session)[0] == "base"
+    assert _changes(db_session) == []
+
+
+def test_a_downgrade_waits_for_the_review_and_retain_keeps_the_level(
+    db_session: Session, buy: Buy
+) -> None:
+    _apply(db_session)
+    buy("1", "2026-03-01T10:00:00+00:00", 1100)  # Silver
+    year_end = datetime(2027, 1, 1, tzinfo=UTC)
+    assert tiering.review_due(db_session, now=year_end - timedelta(microseconds=1)) == 0
+
+    # 2026: 1,100 ≥ 800 → kept. 2027: 900, under the threshold but over `retain` → kept.
+    assert tiering.review_due(db_session, now=year_end) == 1
+    assert _tier(db_session)[0::2] == ("silver", datetime(2028, 1, 1, tzinfo=UTC))
+    buy("2", "2027-06-01T10:00:00+00:00", 900)
+    assert tiering.review_due(db_session, now=datetime(2028, 1, 1, tzinfo=UTC)) == 1
+    assert _tier(db_session)[0::2] == ("silver", datetime(2029, 1, 1, tzinfo=UTC))
+
+    # 2028: 799 points, one short of `retain` → Base at the end of the year, never reviewed again.
+    buy("3", "2028-06-01T10:00:00+00:00", 799)
+    assert _tier(db_session)[0] == "silver"
+    assert tiering.review_due(db_session, now=datetime(2029, 1, 5, tzinfo=UTC)) == 1
+
+    down = datetime(2029, 1, 1, tzinfo=UTC)
+    assert _tier(db_session) == ("base", down, None)
+    assert _changes(db_session)[1:] == [("silver", "base", "review", 799, down)]
+    assert tiering.review_due(db_session, now=datetime(2030, 1, 1, tzinfo=UTC)) == 0
+
+
+def test_a_missed_review_catches_up_period_by_period(db_session: Session, buy: Buy) -> None:
+    _apply(db_session)
+    buy("1", "2026-03-01T10:00:00+00:00", 1100)
+
+    # The job did not run for a year and a half: 2026 (1,100) keeps Silver, 2027 (nothing)
+    # loses it at its own end, as the backtest and a punctual job would have it.
+    assert tiering.review_due(db_session, now=datetime(2028, 6, 1, tzinfo=UTC)) == 2
+
+    down = datetime(2028, 1, 1, tzinfo=UTC)
+    assert _tier(db_session) == ("base", down, None)
+    assert _changes(db_session)[1:] == [("silver", "base", "review", 0, down)]
+
+
+def test_rolling_twelve_months_counts_back_from_now(db_session: Session, buy: Buy) -> None:
+    _apply(db_session, period="rolling_12_months")
+    buy("1", "2025-03-09T10:00:00+00:00", 600)  # 12 months and a day before the next
+    buy("2", "2026-03-10T10:00:00+00:00", 500)
+    assert _tier(db_session)[0] == "base"
+
+    buy("3", "2026-04-01T10:00:00+00:00", 500)
+
+    # 500 + 500 in the 12 months to 1 April 2026; reviewed 12 months after the upgrade.
+    at = datetime(2026, 4, 1, 10, tzinfo=UTC)
+    assert _tier(db_session) == ("silver", at, datetime(2027, 4, 1, 10, tzinfo=UTC))
+    assert _changes(db_session) == [("base", "silver", "qualified", 1000, at)]
+    # The review counts the 12 months before it: 1 April 2026 onwards holds 500 < 800.
+    assert tiering.review_due(db_session, now=datetime(2027, 4, 2, tzinfo=UTC)) == 1
+    assert _changes(db_session)[-1][:4] == ("silver", "base", "review", 500)
+
+
+def test_spend_over_a_lifetime_is_never_reviewed(db_session: Session, buy: Buy) -> None:
+    # Silver at 1,000 NOK of merchandise (in øre), shipping and refunds not counted.
+    _apply(db_session, metric="spend", period="lifetime", silver=100000, retain=100000)
+    buy("1", "2020-05-01T10:00:00+00:00", 600)
+    assert _tier(db_session)[0] == "base"
+
+    buy("2", "2026-03-01T10:00:00+00:00", 400)
+
+    at = datetime(2026, 3, 1, 10, tzinfo=UTC)
+    assert _tier(db_session) == ("silver", at, None)
+    assert _changes(db_session) == [("base", "silver", "qualified", 100000, at)]
+    assert tiering.review_due(db_session, now=datetime(2040, 1, 1, tzinfo=UTC)) == 0
+
+
+def test_spend_just_short_of_the_threshold_stays_on_base(db_session: Session, buy: Buy) -> None:
+    _apply(db_session, metric="spend", period="lifetime", silver=100000, retain=100000)
+    buy("1", "2026-03-01T10:00:00+00:00", 999)  # 99,900 øre: the 49 NOK shipping is no spend
+
+    assert _tier(db_session)[0] == "base"
+    assert _changes(db_session) == []
+
+
+def test_the_document_refuses_a_ladder_the_policy_could_not_run() -> None:
+    text = PROGRAMME.format(metric="points", period="calendar_year", silver=1000, retain=1001)
+
+    with pytest.raises(document.InvalidProgramme) as caught:
+        document.load(text)
+
+    assert caught.value.detail["errors"] == [
+        {"path": "tiers.levels[1].retain", "reason": "retain must not exceed threshold"}
+    ]
