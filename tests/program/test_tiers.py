@@ -16,6 +16,7 @@ from trofast.ingest import service as ingest_service
 from trofast.models import Customer, MemberTier, TierChange
 from trofast.program import document, service, tiering, tiers
 from trofast.program.document import Tiers
+from trofast.program.errors import InvalidProgramme
 
 
 def _tiers(metric: str = "points", period: str = "calendar_year") -> Tiers:
@@ -253,7 +254,7 @@ def test_spend_just_short_of_the_threshold_stays_on_base(db_session: Session, bu
 def test_the_document_refuses_a_ladder_the_policy_could_not_run() -> None:
     text = PROGRAMME.format(metric="points", period="calendar_year", silver=1000, retain=1001)
 
-    with pytest.raises(document.InvalidProgramme) as caught:
+    with pytest.raises(InvalidProgramme) as caught:
         document.load(text)
 
     assert caught.value.detail["errors"] == [
