@@ -89,7 +89,13 @@ def _earn(
     paid_at = order.paid_at
     window = timedelta(days=programme.pending.return_window_days)
     available_at = (order.delivered_at or paid_at) + window
-    expires_at = _expiry(programme, paid_at)
+    purchased_at = paid_at
+    if programme.expiry.policy == "inactivity":
+        # The balance lives until N months after the *last* purchase, which an order
+        # delivered late (an offline till's queue, an import) is not.
+        last = repository.last_purchase_at(session, order.customer_id)
+        purchased_at = max(paid_at, last) if last is not None else paid_at
+    expires_at = _expiry(programme, purchased_at)
     total = 0
     for award in awards:
         entry = ledger.earn(

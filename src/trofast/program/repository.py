@@ -330,6 +330,17 @@ def qualification_spend(
     return int(session.scalar(query) or 0)
 
 
+def last_purchase_at(session: Session, customer_id: int) -> datetime | None:
+    """When the customer last paid for an order that was not cancelled."""
+    return session.scalar(
+        select(func.max(Order.paid_at)).where(
+            Order.customer_id == customer_id,
+            Order.paid_at.is_not(None),
+            Order.cancelled_at.is_(None),
+        )
+    )
+
+
 def extend_open_lots(session: Session, customer_id: int, expires_at: datetime) -> None:
     """Inactivity expiry: a purchase pushes every open lot's expiry out to `expires_at`."""
     session.execute(
