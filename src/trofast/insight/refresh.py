@@ -39,8 +39,10 @@ from trofast.kit.time import utc_now
 
 THIN_DATA_REPEAT_BUYERS = 50
 # Per-customer CLV intervals cost one CLV evaluation per draw over every customer; above this
-# many customers only the total gets an interval (from a random sample, scaled up).
+# many customers only the total gets an interval, from a random sample scaled up (parameter
+# uncertainty moves every customer's CLV together, so a sample shows the width well).
 PER_CUSTOMER_INTERVALS_UP_TO = 20_000
+TOTAL_INTERVAL_SAMPLE = 5_000
 WIDE_INTERVAL_RATIO = 10.0
 CLV_INTERVAL_LEVEL = 0.9
 
@@ -227,7 +229,7 @@ def _clv_bounds(
     assert fits.transaction is not None
     assert fits.spend is not None
     whole = summary.height <= PER_CUSTOMER_INTERVALS_UP_TO
-    sample = summary if whole else summary.sample(PER_CUSTOMER_INTERVALS_UP_TO, seed=options.seed)
+    sample = summary if whole else summary.sample(TOTAL_INTERVAL_SAMPLE, seed=options.seed)
     ci = clv_interval(
         fits.transaction, fits.spend, sample["frequency"], sample["recency"], sample["T"],
         sample["monetary_value"], settings, level=CLV_INTERVAL_LEVEL,
