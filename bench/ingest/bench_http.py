@@ -1,6 +1,10 @@
 """Ingestion over HTTP on PostgreSQL: order events one per request and in batches.
 
-    python -m bench.ingest.bench_http [--seconds 30] [--workers 2]
+    python -m bench.ingest.bench_http [--seconds 30] [--workers 2] [--programme FILE]
+
+With `--programme` (e.g. src/trofast/demo/programme.yaml) the programme is applied first, so
+every order event also posts its points and updates the member's tier: the end-to-end
+"order event → points posted" figure of the programme issue.
 
 Creates a fresh PostgreSQL database (TROFAST_BENCH_PG, default the local server), starts
 `trofast serve` with N workers, and drives it with wrk (Debian package `wrk`) on the same
@@ -14,6 +18,7 @@ import json
 import os
 import platform
 import re
+import secrets
 import subprocess
 import sys
 import time
@@ -26,6 +31,7 @@ from trofast.auth.scopes import Scope
 from trofast.config import Settings
 from trofast.db import build_engine, build_sessionmaker, unit_of_work
 from trofast.migrate import upgrade
+from trofast.program import service as program_service
 
 HERE = Path(__file__).parent
 PG = os.environ.get("TROFAST_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
@@ -37,11 +43,13 @@ def fresh_database() -> str:
     return f"{PG}/{name}"
 
 
-def make_key(url: str) -> str:
+def make_key(url: str, programme: Path | None = None) -> str:
     engine = build_engine(Settings(database_url=url))
     upgrade(engine)
     with unit_of_work(build_sessionmaker(engine)) as session:
         secret = auth.create_key(session, "bench", [Scope.ingest]).secret
+        if programme is not None:
+            program_service.apply(session, programme.read_text())
     engine.dispose()
     return secret
 
@@ -83,10 +91,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--programme", type=Path, default=None)
     args = parser.parse_args()
     url = fresh_database()
-    key = make_key(url)
-    env = {**os.environ, "TROFAST_DATABASE_URL": url, "TROFAST_ENVIRONMENT": "production"}
+    key = make_key(url, args.programme)
+    env = {
+        **os.environ,
+        "TROFAST_DATABASE_URL": url,
+        "TROFAST_ENVIRONMENT": "production",
+        "TROFAST_SECRET_KEY": secrets.token_urlsafe(32),
+    }
     server = subprocess.Popen(
         [
             sys.executable,
@@ -102,7 +116,7 @@ def main() -> None:
     )
     base = f"http://127.0.0.1:{args.port}"
     try:
-        for _ in range(150):
+        for _ in range(600):  # two workers importing on a busy machine can take a while
             try:
                 if httpx.get(f"{base}/openapi.json").status_code == 200:
                     break
