@@ -89,6 +89,7 @@ def _lots(session: Session) -> list[tuple[int, datetime | None]]:
 
 
 def _member(session: Session) -> int:
+    session.flush()  # the profile (e-mail) of the last event may still be unflushed
     return session.scalars(select(Customer.id).where(Customer.email == "kari@example.no")).one()
 
 

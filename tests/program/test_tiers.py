@@ -131,6 +131,7 @@ def _apply(session: Session, *, metric: str = "points", period: str = "calendar_
 
 
 def _member(session: Session) -> int:
+    session.flush()  # the profile (e-mail) of the last event may still be unflushed
     return session.scalars(select(Customer.id).where(Customer.email == "kari@example.no")).one()
 
 

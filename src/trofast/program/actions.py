@@ -20,6 +20,7 @@ from trofast.ledger.core import Reasons, member_accounts
 from trofast.program import repository, tiering
 from trofast.program.document import ActionRule, BirthdayRule, Cap
 from trofast.program.engine import is_member
+from trofast.program.expiry import add_months
 from trofast.program.service import Active, active
 
 
@@ -70,8 +71,9 @@ def _award(
     if ledger.key_taken(session, key):
         return ActionAward(rule.id, 0, "duplicate")
     if rule.cap is not None:
-        since = _cap_start(rule.cap, occurred_at)
-        if repository.count_rule_awards(session, customer_id, rule.id, since) >= rule.cap.count:
+        since, until = _cap_window(rule.cap, occurred_at)
+        awarded = repository.count_rule_awards(session, customer_id, rule.id, since, until)
+        if awarded >= rule.cap.count:
             return ActionAward(rule.id, 0, "cap_reached")
     if rule.budget is not None and not repository.use_budget(
         session, rule.id, rule.points, rule.budget
@@ -90,18 +92,25 @@ def _award(
     return ActionAward(rule.id, rule.points, "awarded")
 
 
-def _cap_start(cap: Cap, at: datetime) -> datetime | None:
-    """Start of the cap's current period (weeks start on Monday), in UTC."""
+def _cap_window(cap: Cap, at: datetime) -> tuple[datetime | None, datetime | None]:
+    """The cap's period that holds `at`, [start, end) in UTC (weeks start on Monday).
+
+    Bounded on both sides: events arrive out of order, and an award of a later period must
+    not count against an earlier one.
+    """
     day = datetime(at.year, at.month, at.day, tzinfo=at.tzinfo)
     if cap.period == "day":
-        return day
+        return day, day + timedelta(days=1)
     if cap.period == "week":
-        return day - timedelta(days=day.weekday())
+        monday = day - timedelta(days=day.weekday())
+        return monday, monday + timedelta(weeks=1)
     if cap.period == "month":
-        return day.replace(day=1)
+        first = day.replace(day=1)
+        return first, add_months(first, 1)
     if cap.period == "year":
-        return day.replace(month=1, day=1)
-    return None
+        first = day.replace(month=1, day=1)
+        return first, first.replace(year=first.year + 1)
+    return None, None
 
 
 def award_birthdays(session: Session, today: date | None = None) -> int:

@@ -189,7 +189,10 @@ def reschedule_lots(session: Session, lot_ids: Sequence[int], available_at: date
         )
 
 
-def count_rule_awards(session: Session, customer_id: int, rule: str, since: datetime | None) -> int:
+def count_rule_awards(
+    session: Session, customer_id: int, rule: str, since: datetime | None, until: datetime | None
+) -> int:
+    """Awards of `rule` to the customer effective in [since, until) (None: unbounded)."""
     query = select(func.count()).where(
         LedgerTransaction.customer_id == customer_id,
         LedgerTransaction.kind == "earn",
@@ -197,6 +200,8 @@ def count_rule_awards(session: Session, customer_id: int, rule: str, since: date
     )
     if since is not None:
         query = query.where(LedgerTransaction.effective_at >= since)
+    if until is not None:
+        query = query.where(LedgerTransaction.effective_at < until)
     return session.scalar(query) or 0
 
 
