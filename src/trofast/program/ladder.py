@@ -11,6 +11,7 @@ from trofast.ledger import queries
 from trofast.ledger.schemas import BalanceOut
 from trofast.program import repository, tiering
 from trofast.program.document import Level
+from trofast.program.engine import is_member
 from trofast.program.schemas import LevelOut, MemberOut, TierChangeOut, TierOut
 from trofast.program.service import active
 
@@ -37,7 +38,8 @@ def member(session: Session, customer_id: int, now: datetime | None = None) -> M
         )
     return MemberOut(
         customer_id=customer_id,
-        is_member=customer.is_member,
+        # Under automatic enrolment every customer is a member, flag or not.
+        is_member=is_member(program.programme, customer) if program else customer.is_member,
         enrolled_at=customer.enrolled_at,
         balance=BalanceOut.build(balance),
         tier=tier,
