@@ -54,7 +54,7 @@ def load(data: Path, database: str) -> None:
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{database}"')
         conn.execute(f'CREATE DATABASE "{database}"')
-    engine = build_engine(Settings(database_url=_url(database), _env_file=None))  # type: ignore[call-arg]
+    engine = build_engine(Settings(database_url=_url(database), _env_file=None))
     upgrade(engine)
     engine.dispose()
     t0 = time.perf_counter()
@@ -110,7 +110,7 @@ def load(data: Path, database: str) -> None:
 
 
 def run(database: str, unit: str) -> None:
-    engine = build_engine(Settings(database_url=_url(database), _env_file=None))  # type: ignore[call-arg]
+    engine = build_engine(Settings(database_url=_url(database), _env_file=None))
     t0 = time.perf_counter()
     with unit_of_work(build_sessionmaker(engine)) as session:
         result = refresh(

@@ -1,11 +1,13 @@
 """The columnar read side: order history, customers and ledger movements as Polars frames.
 
 All SQL that feeds the pure `trofast.analytics` library lives here. Orders are the big one
-(a shop can have tens of millions), so on PostgreSQL they come through
-``COPY (SELECT ...) TO STDOUT (FORMAT binary)``: every column is a non-null fixed-width
-integer, which makes each row exactly 34 bytes and lets numpy read the whole stream as one
-structured array (no per-row Python, no text formatting on the server). On SQLite, which
-serves small shops, a plain cursor is fast enough.
+(a shop can have tens of millions), so on PostgreSQL they come through one
+``COPY (...) TO STDOUT (FORMAT binary)`` whose rows are *batches*: three arrays (customer ids,
+days, amounts) per range of 65,536 order ids, aggregated by the server along the primary key.
+libpq hands COPY data over one row per call, and a Python loop over ten million rows cost
+more than the server's scan (13 s against 5 s for 10M orders); 150 rows of arrays cost
+nothing, and numpy reads each array as one buffer. On SQLite, which serves small shops, a
+plain cursor is fast enough.
 
 Which orders count: real orders (`snapshot_at` set, i.e. not a shell waiting for its order),
 linked to a customer, not cancelled; the amount is net of refunds (`total_minor -
@@ -14,12 +16,14 @@ refunded_minor`), as on the customer page. Days are UTC calendar days.
 
 from __future__ import annotations
 
+import struct
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
 import polars as pl
 import psycopg
+from numpy.typing import NDArray
 from psycopg import sql
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
@@ -35,19 +39,22 @@ from trofast.models import (
 ORDER_SCHEMA = {"customer_id": pl.Int64, "timestamp": pl.Date, "amount": pl.Int64}
 
 # PostgreSQL binary COPY: an 11-byte signature, 4 bytes of flags, a 4-byte header extension
-# length (0 in practice, checked), then per row a 2-byte field count and per field a 4-byte
-# length + big-endian value; a 2-byte -1 ends the stream.
+# length (0), then per row a 2-byte field count and per field a 4-byte length and the value;
+# a 2-byte -1 ends the stream. A one-dimensional array value is ndim, has-nulls flag, element
+# type oid, length, lower bound (five 4-byte ints), then per element a 4-byte length + value.
 _PG_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
-_ORDER_ROW = np.dtype(
-    [
-        ("fields", ">i2"),
-        ("len_customer", ">i4"),
-        ("customer_id", ">i8"),
-        ("len_day", ">i4"),
-        ("day", ">i4"),
-        ("len_amount", ">i4"),
-        ("amount", ">i8"),
-    ]
+_BATCH_IDS_SHIFT = 16  # 65,536 order ids per COPY row
+_ORDERS_COPY = sql.SQL(
+    "COPY (SELECT a.customer_ids, a.days, a.amounts "
+    "FROM generate_series(0, (SELECT coalesce(max(id), 0) >> {shift} FROM orders)) AS g(n) "
+    "CROSS JOIN LATERAL ("
+    "SELECT array_agg(customer_id) AS customer_ids, "
+    "array_agg((placed_at AT TIME ZONE 'UTC')::date - DATE '1970-01-01') AS days, "
+    "array_agg(total_minor - refunded_minor) AS amounts "
+    "FROM orders WHERE id >= g.n << {shift} AND id < (g.n + 1) << {shift} "
+    "AND customer_id IS NOT NULL AND placed_at IS NOT NULL AND snapshot_at IS NOT NULL "
+    "AND status <> 'cancelled'{cutoff}) AS a "
+    "WHERE a.customer_ids IS NOT NULL) TO STDOUT (FORMAT binary)"
 )
 
 
@@ -81,38 +88,41 @@ def _orders_postgres(session: Session, until: date | None) -> pl.DataFrame:
     cutoff: sql.Composable = sql.SQL("")
     if until is not None:
         cutoff = sql.SQL(" AND placed_at < {}").format(sql.Literal(_before_day_after(until)))
-    query = sql.SQL(
-        "COPY (SELECT customer_id::int8, "
-        "((placed_at AT TIME ZONE 'UTC')::date - DATE '1970-01-01')::int4, "
-        "(total_minor - refunded_minor)::int8 "
-        "FROM orders WHERE customer_id IS NOT NULL AND placed_at IS NOT NULL "
-        "AND snapshot_at IS NOT NULL AND status <> 'cancelled'{}"
-        ") TO STDOUT (FORMAT binary)"
-    ).format(cutoff)
-    chunks: list[bytes] = []
+    query = _ORDERS_COPY.format(shift=sql.Literal(_BATCH_IDS_SHIFT), cutoff=cutoff)
+    data = bytearray()
     with psycopg_connection(session).cursor() as cursor, cursor.copy(query) as copy:
-        chunks.extend(bytes(chunk) for chunk in copy)
-    return _parse_binary_orders(b"".join(chunks))
+        for chunk in copy:
+            data += chunk
+    return _parse_order_batches(bytes(data))
 
 
-def _parse_binary_orders(data: bytes) -> pl.DataFrame:
+def _parse_order_batches(data: bytes) -> pl.DataFrame:
     if not data.startswith(_PG_SIGNATURE) or data[15:19] != b"\x00\x00\x00\x00":
         raise RuntimeError("unexpected COPY binary header from PostgreSQL")
-    body = memoryview(data)[19:-2]
-    if len(body) % _ORDER_ROW.itemsize:
-        raise RuntimeError("COPY binary stream is not a whole number of order rows")
-    rows = np.frombuffer(body, dtype=_ORDER_ROW)
-    # A NULL would change the row width; the WHERE clause rules it out, this proves it did.
-    if rows.size and not (
-        np.all(rows["fields"] == 3) and np.all(rows["len_customer"] == 8)
-        and np.all(rows["len_day"] == 4) and np.all(rows["len_amount"] == 8)
-    ):  # fmt: skip
-        raise RuntimeError("COPY binary rows do not have the expected layout")
+    columns: list[list[NDArray[Any]]] = [[], [], []]
+    pos = 19
+    while True:
+        (fields,) = struct.unpack_from(">h", data, pos)
+        pos += 2
+        if fields == -1:
+            break
+        if fields != 3:
+            raise RuntimeError(f"COPY row with {fields} fields, expected 3")
+        for column, width in zip(columns, (8, 4, 8), strict=True):
+            (length,) = struct.unpack_from(">i", data, pos)
+            ndim, has_nulls, _oid, n, _lower = struct.unpack_from(">5i", data, pos + 4)
+            # The WHERE clause rules NULLs out; this proves the layout is what we parse.
+            if ndim != 1 or has_nulls or length != 20 + n * (4 + width):
+                raise RuntimeError("COPY array does not have the expected layout")
+            element = np.dtype([("len", ">i4"), ("value", f">i{width}")])
+            column.append(np.frombuffer(data, dtype=element, count=n, offset=pos + 24)["value"])
+            pos += 4 + length
+    ids, days, amounts = (np.concatenate(c) if c else np.zeros(0, dtype=np.int64) for c in columns)
     return pl.DataFrame(
         {
-            "customer_id": rows["customer_id"].astype(np.int64),
-            "timestamp": pl.Series(rows["day"].astype(np.int32)).cast(pl.Date),
-            "amount": rows["amount"].astype(np.int64),
+            "customer_id": ids.astype(np.int64),
+            "timestamp": pl.Series(days.astype(np.int32)).cast(pl.Date),
+            "amount": amounts.astype(np.int64),
         },
         schema=ORDER_SCHEMA,
     )

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -29,7 +29,12 @@ import polars as pl
 from sqlalchemy.orm import Session
 
 from trofast.analytics import BetaGeoModel, GammaGammaModel, ParetoNBDModel
-from trofast.analytics.clv import ClvSettings, clv_interval, predict_customers
+from trofast.analytics.clv import (
+    ClvSettings,
+    clv_interval,
+    customer_lifetime_value,
+    predict_customers,
+)
 from trofast.analytics.errors import AnalyticsError, FitError, InsufficientData
 from trofast.analytics.report import ModelName
 from trofast.analytics.rfm import rfm_table
@@ -85,7 +90,7 @@ class _Fits:
 
 
 def refresh(
-    session: Session, options: RefreshOptions | None = None, *, now: Any = None
+    session: Session, options: RefreshOptions | None = None, *, now: datetime | None = None
 ) -> RefreshResult:
     """Recompute every customer's metrics at ``options.at`` and store them with the fit."""
     options = options or RefreshOptions()
@@ -235,8 +240,21 @@ def _clv_bounds(
         sample["monetary_value"], settings, level=CLV_INTERVAL_LEVEL,
         n_draws=options.interval_draws, seed=options.seed,
     )  # fmt: skip
-    scale = summary.height / sample.height  # a sample's total scales to the whole base
-    info["total_interval_minor"] = [round(ci.total_lower * scale), round(ci.total_upper * scale)]
+    # The interval is carried over as a ratio to the sample's own point total: scaling the
+    # sample's bounds by its size would add the sample's chance deviation from the whole base
+    # (in the 10M-order benchmark that put the whole interval 2 % below the point total).
+    point = float(
+        customer_lifetime_value(
+            fits.transaction, fits.spend, sample["frequency"], sample["recency"], sample["T"],
+            sample["monetary_value"], settings,
+        ).sum()
+    )  # fmt: skip
+    total = info["total_minor"]
+    info["total_interval_minor"] = (
+        [round(total * ci.total_lower / point), round(total * ci.total_upper / point)]
+        if point > 0
+        else None
+    )
     info["sampled_customers"] = sample.height
     if not whole:
         return None
