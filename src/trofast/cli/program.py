@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from trofast.cli.context import console, engine_scope, err_console, session_scope
+from trofast.cli.program_backtest import backtest
 from trofast.program import actions, document, service, tiering
 from trofast.program.errors import InvalidProgramme
 
@@ -110,3 +111,6 @@ def birthdays() -> None:
     with engine_scope() as engine, session_scope(engine) as session:
         count = actions.award_birthdays(session)
     console.print(f"gave {count} birthday bonus(es)")
+
+
+program_app.command("backtest")(backtest)
