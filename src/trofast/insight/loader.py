@@ -93,10 +93,10 @@ def _orders_postgres(session: Session, until: date | None) -> pl.DataFrame:
     with psycopg_connection(session).cursor() as cursor, cursor.copy(query) as copy:
         for chunk in copy:
             data += chunk
-    return _parse_order_batches(bytes(data))
+    return _parse_order_batches(data)
 
 
-def _parse_order_batches(data: bytes) -> pl.DataFrame:
+def _parse_order_batches(data: bytearray) -> pl.DataFrame:
     if not data.startswith(_PG_SIGNATURE) or data[15:19] != b"\x00\x00\x00\x00":
         raise RuntimeError("unexpected COPY binary header from PostgreSQL")
     columns: list[list[NDArray[Any]]] = [[], [], []]
