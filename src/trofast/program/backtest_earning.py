@@ -92,11 +92,12 @@ def _line_sums(rules: list[Any], lines: pl.DataFrame) -> pl.DataFrame:
                 | pl.col("sku").is_in(rule.skus).fill_null(False)
                 | pl.col("brand").is_in(rule.brands).fill_null(False)
             )
-            sums.append(value.filter(match).sum().alias(f"x_{i}"))
+            sums.append(pl.when(match).then(value).otherwise(0).sum().alias(f"x_{i}"))
         elif rule.kind == "campaign" and rule.categories:
             match = pl.col("category").is_in(rule.categories).fill_null(False)
-            sums.append(value.filter(match).sum().alias(f"x_{i}"))
-    units = pl.col("quantity").filter(pl.col("sustainable") & (value > 0)).sum()
+            sums.append(pl.when(match).then(value).otherwise(0).sum().alias(f"x_{i}"))
+    green = pl.col("sustainable") & (value > 0)
+    units = pl.when(green).then(pl.col("quantity")).otherwise(0).sum()
     sums.append(units.alias("sustainable_units"))
     return lines.group_by("order").agg(sums)
 
