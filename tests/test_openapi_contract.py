@@ -24,8 +24,16 @@ from trofast.config import Settings, get_settings
 # These bodies carry rules JSON Schema cannot state (a phone number must exist, an amount
 # may have no more decimals than its currency, a customer needs one identity key), so a
 # schema-valid body may rightly get a documented 422; every other check still applies.
-# The same for the RFM query, whose `since` must come before `at`.
-SEMANTIC_BODIES = {"POST /v1/events", "POST /v1/pos/receipts", "GET /v1/analytics/rfm"}
+# The same for the RFM query, whose `since` must come before `at`, and for a programme
+# document, which is taken as any JSON object and checked by its own validator (a 400
+# `invalid_programme` with paths and reasons, documented on both operations).
+SEMANTIC_BODIES = {
+    "POST /v1/events",
+    "POST /v1/pos/receipts",
+    "GET /v1/analytics/rfm",
+    "PUT /v1/program",
+    "POST /v1/program/validate",
+}
 
 
 def _operations() -> list[str]:
