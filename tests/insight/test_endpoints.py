@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from tests.insight.factories import add_customer, add_orders, order_row
 from trofast.insight.refresh import RefreshOptions, refresh
 from trofast.ledger import jobs, service
+from trofast.program import service as program_service
 
 AT = date(2026, 3, 31)
 NOW = datetime(2026, 4, 1, 6, tzinfo=UTC)
@@ -88,7 +89,7 @@ def shop(db_session: Session) -> dict[str, int]:
 def test_kpis_from_orders_and_ledger(
     app_client: TestClient, admin_headers: dict[str, str], shop: dict[str, int]
 ) -> None:
-    r = app_client.get("/v1/analytics/kpis", params={"at": "2026-03-31"}, headers=admin_headers)
+    r = app_client.get("/v1/analytics/kpis", params={"at": "2026-04-30"}, headers=admin_headers)
     assert r.status_code == 200
     body = r.json()
     assert body["membership"] == {
@@ -181,3 +182,19 @@ def test_predictions_need_a_refresh_and_a_known_customer(
         f"/v1/analytics/customers/{shop['b']}/predictions", headers=admin_headers
     )  # b never ordered
     assert (r.status_code, r.json()["code"]) == (404, "customer_metrics_not_found")
+
+
+def test_the_liability_uses_the_point_value_of_the_programme_in_force(
+    app_client: TestClient, admin_headers: dict[str, str], db_session: Session
+) -> None:
+    member = add_customer(db_session, is_member=True)
+    service.earn(db_session, member, "k1", 1000, now=NOW)
+    program_service.apply(db_session, "name: Club\ncurrency: NOK\npoint_value_minor: 10\n")
+
+    kpis = app_client.get(
+        "/v1/analytics/kpis", params={"at": "2026-04-30"}, headers=admin_headers
+    ).json()
+
+    assert kpis["point_value_minor"] == 10
+    assert kpis["points"]["outstanding"] == 1000
+    assert kpis["points"]["liability_minor"] == 10_000

@@ -25,6 +25,7 @@ from trofast.insight.schemas import (
     RfmOut,
 )
 from trofast.kit.time import utc_now
+from trofast.program import service as program_service
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 
@@ -108,10 +109,14 @@ def get_kpis(
     at: AtDate = None,
     window_days: Annotated[int, Query(ge=1, le=3650)] = 365,
 ) -> KpisOut:
+    # The programme in force states what a point is worth; the setting covers the time
+    # before a programme is applied.
+    program = program_service.active(session)
+    value = float(program.programme.point_value_minor) if program else settings.point_value_minor
     view = service.kpi_overview(
         session,
         at=at or utc_now().date(),
-        point_value_minor=settings.point_value_minor,
+        point_value_minor=value,
         window_days=window_days,
     )
     m, p = view.membership, view.points
