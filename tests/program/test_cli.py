@@ -110,13 +110,14 @@ def test_apply_refuses_an_invalid_document_and_writes_nothing(
     assert _versions() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`program show` lets NoProgramme escape as a traceback; the fix in cli/program.py "
-    "waits for that file's other uncommitted changes",
-)
-def test_show_without_a_programme_is_an_error(database: str) -> None:
-    result = CliRunner().invoke(app, ["program", "show"])
+def test_show_without_a_programme_or_version_exits_1_with_the_reason(database: str) -> None:
+    none = CliRunner().invoke(app, ["program", "show"])
+    CliRunner().invoke(app, ["program", "apply", str(SAMPLE)])
+    missing = CliRunner().invoke(app, ["program", "show", "--version", "7"])
 
-    assert result.exit_code == 1
-    assert "no programme has been applied yet" in flat(result.output)
+    assert none.exit_code == 1
+    assert "no programme has been applied yet (trofast program apply FILE) (no_programme)" in flat(
+        none.output
+    )
+    assert missing.exit_code == 1
+    assert "no programme version 7 (programme_version_not_found)" in flat(missing.output)

@@ -12,7 +12,7 @@ from rich.table import Table
 from trofast.cli.context import console, engine_scope, err_console, session_scope
 from trofast.cli.program_backtest import backtest
 from trofast.program import actions, document, service, tiering
-from trofast.program.errors import InvalidProgramme
+from trofast.program.errors import InvalidProgramme, NoProgramme, ProgrammeVersionNotFound
 
 program_app = typer.Typer(
     help="The loyalty programme: apply a document, show it, run tier reviews and birthdays.",
@@ -72,11 +72,15 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print the document as JSON."),
 ) -> None:
     """Show the programme in force (or another version) with its rules and tiers."""
-    with engine_scope() as engine, session_scope(engine) as session:
-        number = version or service.require_active(session).version
-        row = service.get_version(session, number)
-        programme = service.programme_of(session, number)
-        created_at = row.created_at
+    try:
+        with engine_scope() as engine, session_scope(engine) as session:
+            number = version or service.require_active(session).version
+            row = service.get_version(session, number)
+            programme = service.programme_of(session, number)
+            created_at = row.created_at
+    except (NoProgramme, ProgrammeVersionNotFound) as exc:
+        err_console.print(f"[bold red]{exc.message}[/bold red] ({exc.code})")
+        raise typer.Exit(code=1) from None
     if as_json:
         console.print_json(json.dumps(programme.model_dump(mode="json")))
         return
