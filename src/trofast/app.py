@@ -16,6 +16,9 @@ from starlette.exceptions import HTTPException
 
 from trofast import __version__
 from trofast.config import Settings, get_settings
+from trofast.coupon.endpoints import member_router as member_coupons_router
+from trofast.coupon.endpoints import router as coupons_router
+from trofast.coupon.guard import build_throttle
 from trofast.customer.endpoints import router as customers_router
 from trofast.db import build_engine, build_sessionmaker
 from trofast.errors import AppError, validation_failed
@@ -23,6 +26,7 @@ from trofast.ingest.endpoints import EVENT_DEFS
 from trofast.ingest.endpoints import router as ingest_router
 from trofast.insight.endpoints import router as analytics_router
 from trofast.ledger.endpoints import router as ledger_router
+from trofast.member.endpoints import router as members_router
 from trofast.order.endpoints import router as orders_router
 from trofast.pos.endpoints import RECEIPT_DEFS
 from trofast.pos.endpoints import router as pos_router
@@ -57,6 +61,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.coupon_throttle = build_throttle(settings)
     if engine is not None:
         app.state.engine = engine
         app.state.sessionmaker = build_sessionmaker(engine)
@@ -69,6 +74,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         program_router,
     ):
         app.include_router(router)
+    for router in (coupons_router, member_coupons_router, members_router):
+        app.include_router(router)
     app.include_router(analytics_router)
     _install_error_handlers(app)
     _install_openapi(app)
@@ -78,7 +85,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(_request: Request, exc: AppError) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+        return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -45,6 +46,15 @@ class Settings(BaseSettings):
     # What one loyalty point is worth in minor units of `currency`, for the points liability
     # in the analytics KPIs until a programme document states its own value.
     point_value_minor: float = Field(default=1.0, ge=0)
+    # Signs member tokens for the shop front. Required outside development and test; there
+    # a random key per process is used, so tokens die with the process.
+    secret_key: SecretStr | None = None
+    # Guessing coupon codes: this many unknown codes within the window → 429 (per client
+    # address, and per API key, whose limit is higher since one shop server speaks for many
+    # customers).
+    coupon_guess_window_seconds: int = 600
+    coupon_guess_limit_per_ip: int = 20
+    coupon_guess_limit_per_key: int = 200
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
@@ -52,6 +62,12 @@ class Settings(BaseSettings):
             # SQLite is fine for one process; production means several workers behind a
             # load balancer, which need a server database.
             raise ValueError("TROFAST_DATABASE_URL must point at PostgreSQL in production")
+        if self.secret_key is None or len(self.secret_key.get_secret_value()) < 32:
+            if self.environment is Environment.production:
+                # Anyone who knows the key can act as any member on the shop front.
+                raise ValueError("TROFAST_SECRET_KEY must be set (32+ characters) in production")
+            if self.secret_key is None:
+                self.secret_key = SecretStr(secrets.token_urlsafe(32))
         self.currency = self.currency.upper()
         return self
 

@@ -21,25 +21,28 @@ def build_engine(settings: Settings) -> Engine:
     url = settings.database_url
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    # Sync endpoints run on AnyIO's 40 worker threads; with fewer connections than
+    # threads, threads waiting for a connection can starve the one that must commit
+    # to release its locks, and every request stalls until the pool timeout.
+    pool = {
+        "pool_size": settings.database_pool_size,
+        "max_overflow": max(40 - settings.database_pool_size, settings.database_pool_size),
+    }
     if url.startswith("sqlite"):
-        return _sqlite_engine(url, echo=settings.database_echo)
-    return create_engine(
-        url,
-        echo=settings.database_echo,
-        pool_size=settings.database_pool_size,
-        # Sync endpoints run on AnyIO's 40 worker threads; with fewer connections than
-        # threads, threads waiting for a connection can starve the one that must commit
-        # to release its locks, and every request stalls until the pool timeout.
-        max_overflow=max(40 - settings.database_pool_size, settings.database_pool_size),
-        pool_pre_ping=True,
-    )
+        return _sqlite_engine(url, echo=settings.database_echo, pool=pool)
+    return create_engine(url, echo=settings.database_echo, pool_pre_ping=True, **pool)
 
 
-def _sqlite_engine(url: str, *, echo: bool) -> Engine:
+def _sqlite_engine(url: str, *, echo: bool, pool: dict[str, int]) -> Engine:
     path = url.split(":///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, echo=echo, connect_args={"timeout": 60, "check_same_thread": False})
+    engine = create_engine(
+        url,
+        echo=echo,
+        connect_args={"timeout": 60, "check_same_thread": False},
+        **(pool if path and path != ":memory:" else {}),
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

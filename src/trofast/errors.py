@@ -10,6 +10,7 @@ Every error the API returns is an `AppError` rendered by one handler as
     ├── NotFound (404)              not_found
     ├── Conflict (409)              idempotency_conflict, ...
     ├── PayloadTooLarge (413)       payload_too_large
+    ├── TooManyRequests (429)       too_many_invalid_codes (with Retry-After)
     └── Unprocessable (422)         validation_error (payload shape only)
 
 `retryable` tells the worker whether trying again could succeed.
@@ -26,11 +27,20 @@ class AppError(Exception):
     default_code: ClassVar[str] = "internal_error"
     retryable: ClassVar[bool] = False
 
-    def __init__(self, message: str, *, code: str | None = None, detail: Any = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        detail: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code
         self.detail = detail
+        # Response headers the error implies, e.g. Retry-After on a 429.
+        self.headers = headers
 
     def to_dict(self) -> dict[str, Any]:
         return {"error": self.message, "code": self.code, "detail": self.detail}
@@ -64,6 +74,12 @@ class Conflict(AppError):
 class PayloadTooLarge(AppError):
     status_code = 413
     default_code = "payload_too_large"
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+    default_code = "too_many_requests"
+    retryable = True
 
 
 class Unprocessable(AppError):

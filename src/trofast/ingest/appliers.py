@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from trofast.activity import service as activity
+from trofast.coupon import orders as coupon_orders
 from trofast.customer import identity
 from trofast.customer import service as customers
 from trofast.ingest import repository
@@ -78,6 +79,8 @@ def _order_snapshot(ctx: ApplyContext, event: OrderPlaced | OrderUpdated) -> Res
     )
     if result.was_shell:
         release_parked(ctx, result.order_id)
+    if not result.stale:
+        coupon_orders.order_applied(ctx.session, result.order_id)
     return {
         "status": "applied",
         "customer_id": customer_id,
@@ -118,6 +121,7 @@ def _paid(ctx: ApplyContext, order: Order, event: OrderPaid) -> None:
 
 def _cancelled(ctx: ApplyContext, order: Order, event: OrderCancelled) -> None:
     orders.cancel(ctx.session, order, event.occurred_at, event.reason, ctx.event_id)
+    coupon_orders.order_cancelled(ctx.session, order)
 
 
 def _fulfilled(ctx: ApplyContext, order: Order, event: OrderFulfilled) -> None:

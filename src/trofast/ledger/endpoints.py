@@ -16,6 +16,7 @@ from trofast.ledger.schemas import (
     LedgerOut,
     TransactionOut,
 )
+from trofast.member.access import MEMBER_RESPONSES, MemberAccess
 
 router = APIRouter(prefix="/v1/members", tags=["ledger"])
 
@@ -28,13 +29,13 @@ ADMIN_KEY_PREFIX = "admin:"
 @router.get(
     "/{customer_id}/ledger",
     response_model=LedgerOut,
-    responses={**AUTH_RESPONSES, 404: {"description": "member_not_found"}},
-    summary="A member's balance and ledger history, each entry with the reason it exists",
+    responses={**MEMBER_RESPONSES, 404: {"description": "member_not_found"}},
+    summary="A member's balance and ledger history (admin key or the member's own token)",
 )
 def member_ledger(
     customer_id: CustomerId,
     session: SessionDep,
-    _key: AdminKey,
+    _caller: MemberAccess,
     before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> LedgerOut:

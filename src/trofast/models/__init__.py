@@ -4,6 +4,7 @@ from trofast.kit.base import Base
 from trofast.models.activity import Checkout, ProductView
 from trofast.models.auth import ApiKey
 from trofast.models.catalog import Product, Store
+from trofast.models.coupon import Coupon, CouponCustomerUse, CouponRedemption
 from trofast.models.customer import Consent, Customer, CustomerIdentity
 from trofast.models.ingest import Delivery, Event, Source
 from trofast.models.insight import AnalyticsFit, CustomerMetric
@@ -31,6 +32,9 @@ __all__ = [
     "Base",
     "Checkout",
     "Consent",
+    "Coupon",
+    "CouponCustomerUse",
+    "CouponRedemption",
     "Customer",
     "CustomerIdentity",
     "CustomerMetric",

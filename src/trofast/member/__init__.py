@@ -1,0 +1,1 @@
+"""Members on the shop front: signed short-lived tokens and the access rule they follow."""
