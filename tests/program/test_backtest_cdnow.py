@@ -52,19 +52,22 @@ tiers:
 
 def _independent(path: Path) -> tuple[int, int, int, int]:
     """orders, members, points and points pending at 1998-07-01, from the text alone: a
-    dollar a point per order, 10 for each order on a customer's first day (the engine's
-    "no earlier order" is by timestamp, and CDNOW has dates only)."""
+    dollar a point per order, 10 for a customer's first order: of orders on the same day
+    (CDNOW has dates only), the one recorded first, as the engine counts it."""
     rows: list[tuple[str, date, Decimal]] = []
     for line in path.read_text(encoding="utf-8").splitlines():
         parts = line.split()
         if parts and parts[0].isdigit():  # the master log has a header
             day = date(int(parts[1][:4]), int(parts[1][4:6]), int(parts[1][6:]))
             rows.append((parts[0], day, Decimal(parts[3])))
-    first: dict[str, date] = {}
-    for customer, day, _ in rows:
-        first[customer] = min(first.get(customer, day), day)
+    first: dict[str, tuple[date, int]] = {}
+    for index, (customer, day, _) in enumerate(rows):
+        first[customer] = min(first.get(customer, (day, index)), (day, index))
     # The first-order bonus is spread over the lines by value: an order of $0 gets none.
-    points = [int(usd) + (10 if day == first[c] and usd > 0 else 0) for c, day, usd in rows]
+    points = [
+        int(usd) + (10 if first[c][1] == index and usd > 0 else 0)
+        for index, (c, _, usd) in enumerate(rows)
+    ]
     pending = sum(p for p, (_, day, _) in zip(points, rows, strict=True) if day >= date(1998, 6, 1))
     return len(rows), len(first), sum(points), pending
 

@@ -184,3 +184,19 @@ def test_without_a_programme_orders_earn_nothing(db_session: Session, ingest: In
 
     assert "points" not in results[0]
     assert db_session.scalars(select(LedgerTransaction)).all() == []
+
+
+def test_of_two_orders_placed_at_the_same_moment_only_the_first_recorded_gets_the_bonus(
+    db_session: Session, programme: int, ingest: Ingest
+) -> None:
+    # Date-only imports give every order of a day the same timestamp.
+    ingest(order_body(), order_body("1002"))
+
+    first_order = db_session.scalars(
+        select(LedgerTransaction).where(LedgerTransaction.rule == "first")
+    ).all()
+    assert [t.order_id for t in first_order] == [_member_order(db_session, "1001")]
+
+
+def _member_order(session: Session, external_id: str) -> int:
+    return session.scalars(select(Order.id).where(Order.external_id == external_id)).one()

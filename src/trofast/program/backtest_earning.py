@@ -63,7 +63,10 @@ def order_points(programme: Programme, history: History) -> OrderPoints:
     frame = orders.join(sums, on="order", how="left").with_columns(
         pl.exclude(orders.columns).fill_null(0)
     )
-    first = pl.col("placed_at") == pl.col("placed_at").min().over("member")
+    # As in the engine: the earliest order, and of orders placed at the same moment (date-only
+    # histories) the one recorded first, so a member's first day gives one bonus, not several.
+    earliest = pl.col("order").sort_by(["placed_at", "order"]).first().over("member")
+    first = pl.col("order") == earliest
     frame = frame.with_columns(first.alias("_first"))
     coefficients, bits = _coefficients(programme, rules, tiers, frame)
     frame = frame.join(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import extract, func, insert, select, update
+from sqlalchemy import and_, extract, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
@@ -101,7 +101,11 @@ def store_code(session: Session, store_id: int | None) -> str | None:
 
 
 def has_earlier_paid_order(session: Session, order: Order) -> bool:
-    """Whether the customer has a paid, not cancelled order placed before this one."""
+    """Whether the customer has a paid, not cancelled order placed before this one.
+
+    Of orders placed at the same moment (date-only imports), the one recorded first counts
+    as earlier, so a member's first day earns one first-order bonus, not one per order.
+    """
     assert order.placed_at is not None
     found = session.scalar(
         select(Order.id)
@@ -110,7 +114,10 @@ def has_earlier_paid_order(session: Session, order: Order) -> bool:
             Order.id != order.id,
             Order.paid_at.is_not(None),
             Order.cancelled_at.is_(None),
-            Order.placed_at < order.placed_at,
+            or_(
+                Order.placed_at < order.placed_at,
+                and_(Order.placed_at == order.placed_at, Order.id < order.id),
+            ),
         )
         .limit(1)
     )
