@@ -151,12 +151,13 @@ def test_vectorised_points_equal_evaluate_per_order(
     )
     result = order_points(programme, history)
     rows = {row["order"]: row for row in result.frame.to_dicts()}
-    first_hours = {}
-    for o in orders:
-        first_hours[o["member"]] = min(first_hours.get(o["member"], o["hours"]), o["hours"])
+    # The engine's first order: the earliest, and of equal times the one recorded first.
+    first_of: dict[Any, tuple[Any, int]] = {}
+    for n, o in enumerate(orders):
+        first_of[o["member"]] = min(first_of.get(o["member"], (o["hours"], n)), (o["hours"], n))
     assert programme.tiers is not None
     for n, order in enumerate(orders):
-        first = order["hours"] == first_hours[order["member"]]
+        first = first_of[order["member"]][1] == n
         row = rows[n]
         for level in programme.tiers.levels:
             awards = {a.rule: a.points for a in evaluate(programme, _facts(order, first, level))}
