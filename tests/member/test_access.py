@@ -14,6 +14,7 @@ from trofast.member import tokens
 
 # Routes that take a member token; every other member route needs an API key.
 TOKEN_ROUTES = {
+    ("GET", "/v1/members/{customer_id}"),
     ("GET", "/v1/members/{customer_id}/ledger"),
     ("GET", "/v1/members/{customer_id}/coupons"),
 }

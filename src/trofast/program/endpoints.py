@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Path, Query, Response, status
 
 from trofast.auth.dependencies import AUTH_RESPONSES, AdminKey
 from trofast.deps import SessionDep
+from trofast.member.access import MEMBER_RESPONSES, MemberAccess
 from trofast.program import document, ladder, service
 from trofast.program.schemas import AppliedOut, MemberOut, ValidationOut, VersionOut, VersionsOut
 
@@ -105,11 +106,14 @@ def one_version(
 @router.get(
     "/v1/members/{customer_id}",
     response_model=MemberOut,
-    responses={**AUTH_RESPONSES, 404: {"description": "member_not_found"}},
-    summary="A member's ladder: balance, tier, progress, points expiring soon",
+    responses={**MEMBER_RESPONSES, 404: {"description": "member_not_found"}},
+    summary="A member's ladder: balance, tier, progress, points expiring soon "
+    "(admin key or the member's own token)",
 )
 def member(
-    customer_id: Annotated[int, Path(ge=1, le=2**62)], session: SessionDep, _key: AdminKey
+    customer_id: Annotated[int, Path(ge=1, le=2**62)],
+    session: SessionDep,
+    _caller: MemberAccess,
 ) -> MemberOut:
     return ladder.member(session, customer_id)
 
