@@ -36,20 +36,22 @@ def upgrade() -> None:
         sa.Column("thin", sa.Boolean(), nullable=False),
         sa.Column(
             "transaction_model",
-            sa.JSON().with_variant(postgresql.JSONB(sa.Text()), "postgresql"),
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=True,
         ),
         sa.Column(
             "spend_model",
-            sa.JSON().with_variant(postgresql.JSONB(sa.Text()), "postgresql"),
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=True,
         ),
         sa.Column(
-            "clv", sa.JSON().with_variant(postgresql.JSONB(sa.Text()), "postgresql"), nullable=True
+            "clv",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
         ),
         sa.Column(
             "problems",
-            sa.JSON().with_variant(postgresql.JSONB(sa.Text()), "postgresql"),
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
         sa.Column("seconds", sa.Float(), nullable=False),
