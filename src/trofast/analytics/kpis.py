@@ -86,7 +86,8 @@ def participation(
     """Members who earned / redeemed points in the ``window_days`` up to and including ``at``."""
     cust = _frame(customers, ("customer_id", "is_member"), "customers")
     led = _frame(ledger, ("customer_id", "timestamp", "kind"), "ledger")
-    since = at - timedelta(days=window_days)
+    # Clamped at the first representable day: a window reaching before year 1 starts there.
+    since = at - timedelta(days=min(window_days, (at - date.min).days))
     recent = led.filter(_day(led, "timestamp").is_between(since, at, closed="right"))
     members = int(cust["is_member"].sum())
     earners = recent.filter(pl.col("kind") == "earn")["customer_id"].n_unique()
