@@ -10,8 +10,8 @@ balance and lot must equal the model's.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -27,6 +27,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from tests.ledger.conftest import T0, new_member
+from tests.ledger.model import Lot, Member
 from trofast.ledger import jobs, queries, service
 from trofast.ledger.allocation import reversal_target
 from trofast.ledger.core import DebtPolicy
@@ -36,60 +37,6 @@ from trofast.models import LedgerLot
 
 ORDER_TOTAL = 1000
 MEMBERS = 2
-
-
-@dataclass
-class Lot:
-    seq: int
-    points: int
-    remaining: int
-    state: str
-    earned_at: datetime
-    available_at: datetime | None
-    expires_at: datetime | None
-    transaction_id: int
-    refunded: int = 0
-    reversed: int = 0
-
-
-@dataclass
-class Member:
-    id: int
-    lots: list[Lot] = field(default_factory=list)
-    debt: int = 0
-    earned: int = 0
-    reversed: int = 0
-
-    def expire(self, now: datetime) -> None:
-        for lot in self.lots:
-            if lot.expires_at is not None and lot.expires_at <= now:
-                lot.remaining = 0
-
-    def credit(self, lot: Lot) -> None:
-        repay = min(self.debt, lot.remaining)
-        self.debt -= repay
-        lot.remaining -= repay
-
-    def spendable(self, now: datetime) -> list[Lot]:
-        live = [
-            lot
-            for lot in self.lots
-            if lot.state == "available"
-            and lot.remaining > 0
-            and (lot.expires_at is None or lot.expires_at > now)
-        ]
-        # Soonest expiry first, older first on ties, never-expiring last.
-        return sorted(
-            live,
-            key=lambda lot: (lot.expires_at is None, lot.expires_at or now, lot.earned_at, lot.seq),
-        )
-
-    def take(self, lots: list[Lot], amount: int) -> int:
-        for lot in lots:
-            n = min(lot.remaining, amount)
-            lot.remaining -= n
-            amount -= n
-        return amount
 
 
 @dataclass(frozen=True)
