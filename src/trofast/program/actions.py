@@ -19,9 +19,8 @@ from trofast.ledger import service as ledger
 from trofast.ledger.core import Reasons, member_accounts
 from trofast.program import repository, tiering
 from trofast.program.document import ActionRule, BirthdayRule, Cap
-from trofast.program.engine import is_member
 from trofast.program.expiry import add_months
-from trofast.program.service import Active, active
+from trofast.program.service import Active, active, is_member
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,8 @@ from trofast.ledger import queries
 from trofast.ledger.schemas import BalanceOut
 from trofast.program import repository, tiering
 from trofast.program.document import Level
-from trofast.program.engine import is_member
 from trofast.program.schemas import LevelOut, MemberOut, TierChangeOut, TierOut
-from trofast.program.service import active
+from trofast.program.service import active, is_member
 
 
 def member(session: Session, customer_id: int, now: datetime | None = None) -> MemberOut:

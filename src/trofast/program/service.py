@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from trofast.errors import Conflict
 from trofast.kit.time import utc_now
-from trofast.models import ProgrammeVersion
+from trofast.models import Customer, ProgrammeVersion
 from trofast.program import document, repository
 from trofast.program.document import Programme
 from trofast.program.errors import NoProgramme, ProgrammeVersionNotFound
@@ -28,6 +28,10 @@ from trofast.program.errors import NoProgramme, ProgrammeVersionNotFound
 class Active:
     version: int
     programme: Programme
+
+
+def is_member(programme: Programme, customer: Customer) -> bool:
+    return programme.enrolment == "automatic" or customer.is_member
 
 
 @dataclass(frozen=True, slots=True)
