@@ -22,13 +22,12 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from trofast.ledger import service as ledger
-from trofast.ledger.core import DebtPolicy, Reasons, member_accounts
+from trofast.ledger.core import DebtPolicy, Reasons
 from trofast.models import Order
 from trofast.program import earning, enrolment, repository, returns, tiering, tiers
 from trofast.program.document import Programme
 from trofast.program.expiry import expires_after
 from trofast.program.service import Active, active, is_member
-from trofast.referral import flow as referral_flow
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +50,6 @@ def sync_order(
     assert customer is not None
     if order.loyalty_opt_in and not customer.is_member:
         enrolment.enrol(session, customer.id, order.placed_at or now, event_id=event_id, now=now)
-    # A referred friend's order may be the first order that rewards the referrer.
-    referral_flow.order_changed(session, program, order, now)
     if not is_member(program.programme, customer):
         return None
     earned = 0
@@ -82,9 +79,6 @@ def _earn(
     )
     if not claimed:
         return 0
-    # The member's lock before reading its other orders and tier: two of its orders earning
-    # at once would otherwise both see no earlier order and both take the first-order bonus.
-    member_accounts(session, order.customer_id, now)
     programme = program.programme
     awards = earning.evaluate(programme, _facts(session, programme, order))
     paid_at = order.paid_at
