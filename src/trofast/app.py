@@ -28,6 +28,7 @@ from trofast.insight.endpoints import router as analytics_router
 from trofast.ledger.endpoints import router as ledger_router
 from trofast.member.endpoints import router as members_router
 from trofast.order.endpoints import router as orders_router
+from trofast.kit.nul import RefuseNul
 from trofast.pos.endpoints import RECEIPT_DEFS
 from trofast.pos.endpoints import router as pos_router
 from trofast.program.endpoints import router as program_router
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(analytics_router)
     _install_error_handlers(app)
     _install_openapi(app)
+    app.add_middleware(RefuseNul)
     return app
 
 
