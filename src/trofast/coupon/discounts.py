@@ -71,7 +71,7 @@ class FreeShipping(_Params):
 
 class FreeProduct(_Params):
     kind: Literal["free_product"]
-    sku: Annotated[str, Field(min_length=1, max_length=200)]
+    sku: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 Discount = Annotated[

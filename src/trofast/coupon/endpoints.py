@@ -21,6 +21,7 @@ from trofast.coupon.errors import UnknownOrInvalidCoupon
 from trofast.coupon.guard import Guard
 from trofast.coupon.rules import REASONS
 from trofast.coupon.schemas import (
+    TEXT_PATTERN,
     BatchIn,
     BatchOut,
     CouponIn,
@@ -119,7 +120,7 @@ def create_batch(
 def list_coupons(
     session: SessionDep,
     _key: AdminKey,
-    campaign: Annotated[str | None, Query(max_length=100)] = None,
+    campaign: Annotated[str | None, Query(max_length=100, pattern=TEXT_PATTERN)] = None,
     owner_customer_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,

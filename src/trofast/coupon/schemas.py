@@ -12,10 +12,13 @@ from trofast.coupon.codes import MAX_PREFIX
 from trofast.coupon.discounts import MAX_MINOR, Cart, CartLine, Discount
 from trofast.models import Coupon, CouponRedemption
 
-CustomerRef = Annotated[int, Field(ge=1, le=2**62)]
+# 2**53: JSON numbers beyond it may arrive as floats that no longer round-trip.
+CustomerRef = Annotated[int, Field(ge=1, le=2**53)]
 Minor = Annotated[int, Field(ge=0, le=MAX_MINOR)]
-Label = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^\S(.*\S)?$")]
-Text = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")]
+# Trimmed one-line text without control characters (PostgreSQL refuses NUL in text).
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f\s]([^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s])?$"
+Label = Annotated[str, Field(min_length=1, max_length=100, pattern=TEXT_PATTERN)]
+Text = Annotated[str, Field(min_length=1, max_length=200, pattern=TEXT_PATTERN)]
 # A chosen code: letters and digits, optionally grouped with spaces, dashes, dots or underscores.
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.\-]*[A-Za-z0-9]$"
 
@@ -48,7 +51,7 @@ class TermsIn(Strict):
     channels: Annotated[list[Literal["web", "store"]], Field(max_length=2)] = []
     categories: Annotated[list[Text], Field(max_length=100)] = []
     campaign: Label | None = None
-    note: Annotated[str, Field(max_length=500)] | None = None
+    note: Annotated[str, Field(max_length=500, pattern=r"^[^\x00]*$")] | None = None
 
 
 class CouponIn(TermsIn):
