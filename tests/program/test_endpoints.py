@@ -34,6 +34,7 @@ DOCUMENT: dict[str, Any] = {
              "free_shipping": True, "rewards": ["lounge"]},
         ],
     },
+    "rewards": [{"id": "lounge", "name": "Lounge evening", "kind": "custom", "cost": 2000}],
 }  # fmt: skip
 Headers = dict[str, str]
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from trofast.kit.sql import insert_ignore
@@ -66,6 +66,21 @@ def disable(session: Session, coupon_id: int, now: datetime) -> None:
         .values(disabled_at=now)
         .execution_options(synchronize_session=False)
     )
+
+
+def disable_unused(session: Session, coupon_id: int, now: datetime) -> bool:
+    """Disable a coupon nobody has used; False (nothing changed) once it has a use.
+
+    One conditional UPDATE: a checkout redeeming the code at the same moment either takes
+    its use first (this returns False) or finds the code disabled.
+    """
+    result = session.execute(
+        update(Coupon)
+        .where(Coupon.id == coupon_id, Coupon.uses == 0)
+        .values(disabled_at=func.coalesce(Coupon.disabled_at, now))
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def customer_exists(session: Session, customer_id: int) -> bool:

@@ -199,6 +199,11 @@ def disable(session: Session, coupon_id: int) -> Coupon:
     return coupon
 
 
+def disable_unused(session: Session, coupon_id: int) -> bool:
+    """Disable the coupon if it has never been used (or its uses were all released)."""
+    return repository.disable_unused(session, coupon_id, utc_now())
+
+
 def lookup(session: Session, text: str) -> Coupon | None:
     code = codes.normalise(text)
     return repository.by_code(session, code) if codes.is_well_formed(code) else None

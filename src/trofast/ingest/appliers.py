@@ -37,6 +37,7 @@ from trofast.ingest.schemas import (
 from trofast.models import Order
 from trofast.order import service as orders
 from trofast.program import actions, engine
+from trofast.reward import payments as points_payments
 
 Result = dict[str, Any]
 Applier = Callable[[ApplyContext, Any], Result]
@@ -111,6 +112,9 @@ def _on_order(
 
 def _sync(ctx: ApplyContext, order: Order) -> Result:
     """Let the programme earn or reverse what the order now calls for."""
+    if order.status == "cancelled":
+        # Before the engine's reversals: the points the order paid with come back first.
+        points_payments.order_cancelled(ctx.session, order)
     synced = engine.sync_order(ctx.session, order, event_id=ctx.event_id, now=ctx.now)
     return {"points": synced.earned} if synced is not None and synced.earned else {}
 

@@ -160,7 +160,8 @@ def load_customers(session: Session) -> pl.DataFrame:
 
 
 # Ledger transaction kinds as `trofast.analytics.kpis` names them.
-_LEDGER_KINDS = {"spend": "redeem"}
+# A restore (a cancelled redemption) is a negative redemption: it nets out of `redeem`.
+_LEDGER_KINDS = {"spend": "redeem", "restore": "redeem"}
 
 
 def load_ledger(session: Session, *, until: date | None = None) -> pl.DataFrame:

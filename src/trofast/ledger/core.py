@@ -31,6 +31,7 @@ class Kind(StrEnum):
     expire = "expire"
     reverse = "reverse"
     adjust = "adjust"
+    restore = "restore"  # gives back the points of a spend (a cancelled redemption)
 
 
 class DebtPolicy(StrEnum):

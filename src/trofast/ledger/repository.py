@@ -247,3 +247,36 @@ def postings_of(session: Session, transaction_ids: Sequence[int]) -> list[Row[An
             .order_by(LedgerPosting.id)
         )
     )
+
+
+def spend_takes(session: Session, spend_transaction_id: int) -> list[Row[Any]]:
+    """What a debit took from each lot (positive `points`), with the lot's dates."""
+    return list(
+        session.execute(
+            select(
+                LedgerPosting.lot_id,
+                (-LedgerPosting.amount).label("points"),
+                LedgerLot.earned_at,
+                LedgerLot.expires_at,
+            )
+            .join(LedgerAccount, LedgerAccount.id == LedgerPosting.account_id)
+            .join(LedgerLot, LedgerLot.id == LedgerPosting.lot_id)
+            .where(
+                LedgerPosting.transaction_id == spend_transaction_id,
+                LedgerAccount.kind == "available",
+                LedgerPosting.amount < 0,
+            )
+            .order_by(LedgerPosting.id)
+        )
+    )
+
+
+def restored_by(session: Session, spend_transaction_id: int, other_than: int) -> int | None:
+    """The restore of this spend written by another transaction, if any."""
+    return session.scalar(
+        select(LedgerTransaction.id).where(
+            LedgerTransaction.reverses_id == spend_transaction_id,
+            LedgerTransaction.kind == "restore",
+            LedgerTransaction.id != other_than,
+        )
+    )

@@ -245,6 +245,74 @@ def reverse(
     return Entry(started.transaction_id, False)
 
 
+def restore(
+    session: Session,
+    customer_id: int,
+    key: str,
+    spend_transaction_id: int,
+    *,
+    reasons: Reasons = Reasons(),
+    now: datetime | None = None,
+) -> Entry:
+    """Give back the points of a spend, as new postings to new lots.
+
+    Each lot the spend took from gets a new lot of the points taken, with that lot's expiry
+    (and earning date, so it is spent in the same order): cancelling a redemption must not
+    make points live longer than they would have. A new lot already past its expiry is
+    expired at once, by its own transaction. Debt is repaid first, as with any credit.
+    The spend's transaction is never touched; a spend is restored at most once.
+    """
+    now = now or utc_now()
+    original = repository.get_transaction(session, spend_transaction_id)
+    if original is None or original.customer_id != customer_id:
+        raise TransactionNotFound(f"no spend transaction {spend_transaction_id}")
+    if original.kind != Kind.spend:
+        raise NotReversible(f"a {original.kind} transaction cannot be restored")
+    started = start(
+        session,
+        customer_id=customer_id,
+        key=key,
+        kind=Kind.restore,
+        request={"spend_transaction_id": spend_transaction_id, **_reason_fields(reasons)},
+        reasons=reasons,
+        now=now,
+        reverses_id=spend_transaction_id,
+        accounts=_locked_and_expired(session, customer_id, key, now),
+    )
+    if started.replayed:
+        return Entry(started.transaction_id, True)
+    if repository.restored_by(session, spend_transaction_id, started.transaction_id) is not None:
+        raise NotReversible(
+            f"spend {spend_transaction_id} was restored already",
+            detail={"spend_transaction_id": spend_transaction_id},
+        )
+    accounts = started.accounts
+    for take in repository.spend_takes(session, spend_transaction_id):
+        lot_id = repository.insert_lot(
+            session,
+            {
+                "customer_id": customer_id,
+                "transaction_id": started.transaction_id,
+                "points": take.points,
+                "remaining": take.points,
+                "state": "available",
+                "earned_at": take.earned_at,
+                "available_at": now,
+                "expires_at": take.expires_at,
+            },
+        )
+        # One balanced group per lot, written at once: the next lot's debt repayment must
+        # see what this one repaid.
+        postings = Postings()
+        postings.add(accounts.system["redeemed"], -take.points)
+        kept = credit_available(session, postings, accounts, lot_id, take.points)
+        if kept != take.points:
+            _take(session, lot_id, take.points - kept)
+        postings.write(session, started.transaction_id)
+    expire_member(session, accounts, customer_id, now)
+    return Entry(started.transaction_id, False)
+
+
 def _debit(
     session: Session, started: Started, customer_id: int, points: int, sink: str, now: datetime
 ) -> None:

@@ -4,6 +4,9 @@ Accepted: an admin API key (any member), or a member token issued for exactly th
 A token for another member is refused with 403 `member_token_mismatch`, an expired one with
 401 `member_token_expired`; keys of other scopes (storefront, pos, ingest) get 403
 `insufficient_scope`, since a shop front reads a member only through that member's token.
+
+`CheckoutMemberAccess` also lets storefront and pos keys act for the member (points as
+payment at the web checkout and the till), as they already may for coupons.
 """
 
 from __future__ import annotations
@@ -49,6 +52,31 @@ def member_access(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header: Annotated[str | None, Depends(_header)],
 ) -> MemberCaller:
+    return _caller(request, settings, customer_id, bearer, header, (Scope.admin,))
+
+
+def checkout_member_access(
+    request: Request,
+    settings: SettingsDep,
+    customer_id: Annotated[int, Path(ge=1, le=2**62)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    header: Annotated[str | None, Depends(_header)],
+) -> MemberCaller:
+    """Also the shop's server and the till (storefront, pos keys): they act for the member
+    in front of them at checkout, as they do when they redeem a coupon."""
+    return _caller(
+        request, settings, customer_id, bearer, header, (Scope.admin, Scope.storefront, Scope.pos)
+    )
+
+
+def _caller(
+    request: Request,
+    settings: SettingsDep,
+    customer_id: int,
+    bearer: HTTPAuthorizationCredentials | None,
+    header: str | None,
+    scopes: tuple[Scope, ...],
+) -> MemberCaller:
     presented = bearer.credentials if bearer is not None else header
     if not presented:
         raise MissingApiKey("send an admin key or a member token as `Authorization: Bearer ...`")
@@ -61,10 +89,11 @@ def member_access(
             raise MemberTokenMismatch("this member token is for another member")
         return MemberCaller(member_id=member_id, api_key_id=None)
     key = authenticate_apart(request, presented)
-    if not allows(key.scopes, Scope.admin):
-        raise InsufficientScope("only an admin key or the member's own token may read a member")
+    if not any(allows(key.scopes, scope) for scope in scopes):
+        raise InsufficientScope("only an admin key or the member's own token may act for a member")
     request.state.api_key_id = key.id
     return MemberCaller(member_id=customer_id, api_key_id=key.id)
 
 
 MemberAccess = Annotated[MemberCaller, Depends(member_access)]
+CheckoutMemberAccess = Annotated[MemberCaller, Depends(checkout_member_access)]

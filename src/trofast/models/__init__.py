@@ -25,6 +25,7 @@ from trofast.models.program import (
     RuleBudget,
     TierChange,
 )
+from trofast.models.reward import PointsPayment, RewardMemberUse, RewardRedemption, RewardStock
 
 __all__ = [
     "AnalyticsFit",
@@ -50,11 +51,15 @@ __all__ = [
     "OrderEarning",
     "OrderLine",
     "OrderStatusChange",
+    "PointsPayment",
     "Product",
     "ProductView",
     "ProgrammeVersion",
     "Refund",
     "RefundLine",
+    "RewardMemberUse",
+    "RewardRedemption",
+    "RewardStock",
     "RuleBudget",
     "Shipment",
     "Source",

@@ -21,6 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from pydantic_core import PydanticCustomError
 
 from trofast.ingest.types import Currency
+from trofast.program.catalogue import REWARD_KINDS, PointsPayment, Reward
 from trofast.program.errors import InvalidProgramme
 
 Ident = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
@@ -220,6 +221,9 @@ class Returns(Strict):
     """What a reversal does with points the member already spent."""
 
     spent_points: Literal["allow_debt", "clamp"] = "allow_debt"
+    # A reward coupon whose order was cancelled: `coupon` makes the code usable again,
+    # `points` disables it and returns the points it cost.
+    released_reward: Literal["coupon", "points"] = "coupon"
 
 
 class Programme(Strict):
@@ -234,11 +238,29 @@ class Programme(Strict):
     returns: Returns = Returns()
     earning: Annotated[list[EarningRule], Field(max_length=200)] = []
     tiers: Tiers | None = None
+    rewards: Annotated[list[Reward], Field(max_length=500)] = []
+    points_payment: PointsPayment | None = None
 
     @model_validator(mode="after")
     def _unique_rules(self) -> Programme:
         _unique([rule.id for rule in self.earning], "earning", "rule id")
         return self
+
+    @model_validator(mode="after")
+    def _reward_references(self) -> Programme:
+        _unique([reward.id for reward in self.rewards], "rewards", "reward id")
+        known = {reward.id for reward in self.rewards}
+        for i, level in enumerate(self.tiers.levels if self.tiers else []):
+            for j, reward_id in enumerate(level.rewards):
+                if reward_id not in known:
+                    raise _problem(
+                        ("tiers", "levels", i, "rewards", j),
+                        f"level {level.id!r} names reward {reward_id!r}, which is not in rewards",
+                    )
+        return self
+
+    def reward(self, reward_id: str) -> Reward | None:
+        return next((r for r in self.rewards if r.id == reward_id), None)
 
     def rules_of(self, kind: str) -> list[Any]:
         return [rule for rule in self.earning if rule.kind == kind]
@@ -291,6 +313,10 @@ def validate(data: Any) -> Programme:
         ) from None
 
 
+# The union tags Pydantic puts in an error's location, by the list that holds the union.
+_TAGS: dict[object, tuple[str, ...]] = {"earning": RULE_KINDS, "rewards": REWARD_KINDS}
+
+
 def _path(loc: tuple[int | str, ...]) -> str:
     """`earning[2].rates.NOK`, without the union tags Pydantic puts in the location."""
     parts: list[str] = []
@@ -299,7 +325,7 @@ def _path(loc: tuple[int | str, ...]) -> str:
             continue
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif item in RULE_KINDS and i > 0 and isinstance(loc[i - 1], int):
+        elif item in _TAGS.get(loc[i - 2] if i > 1 else "", ()) and isinstance(loc[i - 1], int):
             continue
         else:
             parts.append(("." if parts else "") + item)
