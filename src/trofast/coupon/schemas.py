@@ -15,8 +15,9 @@ from trofast.models import Coupon, CouponRedemption
 # 2**53: JSON numbers beyond it may arrive as floats that no longer round-trip.
 CustomerRef = Annotated[int, Field(ge=1, le=2**53)]
 Minor = Annotated[int, Field(ge=0, le=MAX_MINOR)]
-# Trimmed one-line text without control characters (PostgreSQL refuses NUL in text).
-TEXT_PATTERN = r"^[^\x00-\x1f\x7f\s]([^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s])?$"
+# One line without control characters (PostgreSQL refuses NUL in text), no space at either
+# end. Explicit ranges rather than \s, whose meaning differs between regex dialects.
+TEXT_PATTERN = r"^[^\x00-\x20\x7f]([^\x00-\x1f\x7f]*[^\x00-\x20\x7f])?$"
 Label = Annotated[str, Field(min_length=1, max_length=100, pattern=TEXT_PATTERN)]
 Text = Annotated[str, Field(min_length=1, max_length=200, pattern=TEXT_PATTERN)]
 # A chosen code: letters and digits, optionally grouped with spaces, dashes, dots or underscores.
