@@ -26,10 +26,14 @@ from trofast.config import Settings, get_settings
 # schema-valid body may rightly get a documented 422; every other check still applies.
 # The same for the RFM query, whose `since` must come before `at`, and for a programme
 # document, which is taken as any JSON object and checked by its own validator (a 400
-# `invalid_programme` with paths and reasons, documented on both operations).
+# `invalid_programme` with paths and reasons, documented on both operations), and for the
+# till's member lookup, which takes exactly one of its four optional selectors.
 SEMANTIC_BODIES = {
     "POST /v1/events",
     "POST /v1/pos/receipts",
+    "POST /v1/members",
+    "POST /v1/pos/members",
+    "GET /v1/pos/members/lookup",
     "GET /v1/analytics/rfm",
     "PUT /v1/program",
     "POST /v1/program/validate",

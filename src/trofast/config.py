@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     coupon_guess_window_seconds: int = 600
     coupon_guess_limit_per_ip: int = 20
     coupon_guess_limit_per_key: int = 200
+    # The shop's public address: referral links are `{public_url}/r/{code}`, a page of the
+    # shop that keeps the code and sends it with the new customer (docs/programme.md).
+    public_url: str | None = None
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

@@ -73,6 +73,13 @@ def balance_summary(
     )
 
 
+def pending_and_available(session: Session, customer_id: int) -> tuple[int, int]:
+    """The two figures of `balance_summary` a till shows, in one query (no expiry horizons,
+    no existence check: the caller has the customer)."""
+    sums = repository.sums_by_account_kind(session, customer_id)
+    return sums.get("pending", 0), sums.get("available", 0)
+
+
 def history(
     session: Session, customer_id: int, *, before_id: int | None = None, limit: int = 50
 ) -> list[TransactionView]:

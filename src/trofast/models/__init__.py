@@ -25,7 +25,7 @@ from trofast.models.program import (
     RuleBudget,
     TierChange,
 )
-from trofast.models.reward import PointsPayment, RewardMemberUse, RewardRedemption, RewardStock
+from trofast.models.referral import OrderSignal, Referral, ReferralCode, ReferralWeek
 
 __all__ = [
     "AnalyticsFit",
@@ -50,16 +50,16 @@ __all__ = [
     "Order",
     "OrderEarning",
     "OrderLine",
+    "OrderSignal",
     "OrderStatusChange",
-    "PointsPayment",
     "Product",
     "ProductView",
     "ProgrammeVersion",
+    "Referral",
+    "ReferralCode",
+    "ReferralWeek",
     "Refund",
     "RefundLine",
-    "RewardMemberUse",
-    "RewardRedemption",
-    "RewardStock",
     "RuleBudget",
     "Shipment",
     "Source",

@@ -21,6 +21,8 @@ class Order(Base):
     __table_args__ = (
         UniqueConstraint("source", "external_id"),
         Index("ix_orders_customer_placed", "customer_id", "placed_at"),
+        # A member claims a store receipt by the number printed on it.
+        Index("ix_orders_number", "number"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

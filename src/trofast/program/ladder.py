@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 from trofast.kit.time import utc_now
 from trofast.ledger import queries
 from trofast.ledger.schemas import BalanceOut
-from trofast.program import repository, tiering
+from trofast.program import repository, tiering, tiers
 from trofast.program.document import Level
 from trofast.program.schemas import LevelOut, MemberOut, TierChangeOut, TierOut
-from trofast.program.service import active, is_member
+from trofast.program.service import Active, active, is_member
 
 
 def member(session: Session, customer_id: int, now: datetime | None = None) -> MemberOut:
@@ -58,3 +58,13 @@ def _level(level: Level) -> LevelOut:
         free_shipping=level.free_shipping,
         rewards=list(level.rewards),
     )
+
+
+def current_level(session: Session, program: Active | None, customer_id: int) -> Level | None:
+    """The member's level now, without the qualification sums `member` computes (the till
+    asks this on every lookup); None when the programme has no tiers."""
+    rules = program.programme.tiers if program else None
+    if rules is None:
+        return None
+    row = repository.member_tier(session, customer_id)
+    return tiers.level_of(rules, row.level if row else None)
