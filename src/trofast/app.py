@@ -27,12 +27,14 @@ from trofast.ingest.endpoints import router as ingest_router
 from trofast.insight.endpoints import router as analytics_router
 from trofast.ledger.endpoints import router as ledger_router
 from trofast.member.endpoints import router as members_router
+from trofast.member.guard import build_throttle as build_member_throttle
 from trofast.order.endpoints import router as orders_router
 from trofast.kit.nul import RefuseNul
 from trofast.pos.endpoints import RECEIPT_DEFS
 from trofast.pos.endpoints import router as pos_router
 from trofast.program.endpoints import router as program_router
-from trofast.referral.endpoints import router as referrals_router
+from trofast.reward.endpoints import admin_router as redemptions_router
+from trofast.reward.endpoints import router as rewards_router
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.coupon_throttle = build_throttle(settings)
+    app.state.member_throttle = build_member_throttle(settings)
     if engine is not None:
         app.state.engine = engine
         app.state.sessionmaker = build_sessionmaker(engine)
@@ -78,7 +81,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         app.include_router(router)
     for router in (coupons_router, member_coupons_router, members_router):
         app.include_router(router)
-    app.include_router(referrals_router)
+    for router in (rewards_router, redemptions_router):
+        app.include_router(router)
     app.include_router(analytics_router)
     _install_error_handlers(app)
     _install_openapi(app)

@@ -49,15 +49,21 @@ class Settings(BaseSettings):
     # Signs member tokens for the shop front. Required outside development and test; there
     # a random key per process is used, so tokens die with the process.
     secret_key: SecretStr | None = None
+    # Receipt claims that match no receipt, per member and per client address within the
+    # window → 429: a receipt number and amount are the proof of purchase, not to be guessed.
+    claim_guess_window_seconds: int = 3600
+    claim_guess_limit_per_member: int = 10
+    claim_guess_limit_per_ip: int = 30
+    # Till lookups that find no member, per POS key within the window → 429: a till asks
+    # about the customer in front of it, not about a list of phone numbers.
+    lookup_miss_window_seconds: int = 600
+    lookup_miss_limit_per_key: int = 300
     # Guessing coupon codes: this many unknown codes within the window → 429 (per client
     # address, and per API key, whose limit is higher since one shop server speaks for many
     # customers).
     coupon_guess_window_seconds: int = 600
     coupon_guess_limit_per_ip: int = 20
     coupon_guess_limit_per_key: int = 200
-    # The shop's public address: referral links are `{public_url}/r/{code}`, a page of the
-    # shop that keeps the code and sends it with the new customer (docs/programme.md).
-    public_url: str | None = None
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

@@ -17,7 +17,15 @@ TOKEN_ROUTES = {
     ("GET", "/v1/members/{customer_id}"),
     ("GET", "/v1/members/{customer_id}/ledger"),
     ("GET", "/v1/members/{customer_id}/coupons"),
-    ("GET", "/v1/members/{customer_id}/referrals"),
+    ("GET", "/v1/members/{customer_id}/qr"),
+    ("POST", "/v1/members/{customer_id}/claims"),
+    ("GET", "/v1/members/{customer_id}/rewards"),
+    ("GET", "/v1/members/{customer_id}/redemptions"),
+    ("POST", "/v1/members/{customer_id}/redemptions"),
+    ("POST", "/v1/members/{customer_id}/redemptions/{redemption_id}/cancel"),
+    ("POST", "/v1/members/{customer_id}/points-payments/quote"),
+    ("POST", "/v1/members/{customer_id}/points-payments"),
+    ("POST", "/v1/members/{customer_id}/points-payments/release"),
 }
 
 
@@ -71,7 +79,7 @@ def test_token_for_a_on_b_is_refused_on_every_member_endpoint(
 
     routes = member_routes(app_client)
     for method, path in routes:
-        url = path.format(customer_id=ola)
+        url = path.replace("{customer_id}", str(ola)).replace("{redemption_id}", "1")
         response = app_client.request(
             method, url, json={}, headers={**karis, "Idempotency-Key": "x"}
         )

@@ -9,6 +9,7 @@ from trofast.models.customer import Consent, Customer, CustomerIdentity
 from trofast.models.ingest import Delivery, Event, Source
 from trofast.models.insight import AnalyticsFit, CustomerMetric
 from trofast.models.ledger import LedgerAccount, LedgerLot, LedgerPosting, LedgerTransaction
+from trofast.models.member import ReceiptClaim
 from trofast.models.order import (
     Order,
     OrderLine,
@@ -25,7 +26,7 @@ from trofast.models.program import (
     RuleBudget,
     TierChange,
 )
-from trofast.models.referral import OrderSignal, Referral, ReferralCode, ReferralWeek
+from trofast.models.reward import PointsPayment, RewardMemberUse, RewardRedemption, RewardStock
 
 __all__ = [
     "AnalyticsFit",
@@ -50,16 +51,17 @@ __all__ = [
     "Order",
     "OrderEarning",
     "OrderLine",
-    "OrderSignal",
     "OrderStatusChange",
+    "PointsPayment",
     "Product",
     "ProductView",
     "ProgrammeVersion",
-    "Referral",
-    "ReferralCode",
-    "ReferralWeek",
+    "ReceiptClaim",
     "Refund",
     "RefundLine",
+    "RewardMemberUse",
+    "RewardRedemption",
+    "RewardStock",
     "RuleBudget",
     "Shipment",
     "Source",
