@@ -33,6 +33,7 @@ from trofast.kit.nul import RefuseNul
 from trofast.pos.endpoints import RECEIPT_DEFS
 from trofast.pos.endpoints import router as pos_router
 from trofast.program.endpoints import router as program_router
+from trofast.referral.endpoints import router as referrals_router
 from trofast.reward.endpoints import admin_router as redemptions_router
 from trofast.reward.endpoints import router as rewards_router
 
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         app.include_router(router)
     for router in (rewards_router, redemptions_router):
         app.include_router(router)
+    app.include_router(referrals_router)
     app.include_router(analytics_router)
     _install_error_handlers(app)
     _install_openapi(app)

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     # about the customer in front of it, not about a list of phone numbers.
     lookup_miss_window_seconds: int = 600
     lookup_miss_limit_per_key: int = 300
+    # The shop's public address: referral links are `{public_url}/r/{code}`, a page of the
+    # shop that keeps the code and sends it with the new customer (docs/programme.md).
+    public_url: str | None = None
     # Guessing coupon codes: this many unknown codes within the window → 429 (per client
     # address, and per API key, whose limit is higher since one shop server speaks for many
     # customers).

@@ -17,6 +17,7 @@ TOKEN_ROUTES = {
     ("GET", "/v1/members/{customer_id}"),
     ("GET", "/v1/members/{customer_id}/ledger"),
     ("GET", "/v1/members/{customer_id}/coupons"),
+    ("GET", "/v1/members/{customer_id}/referrals"),
     ("GET", "/v1/members/{customer_id}/qr"),
     ("POST", "/v1/members/{customer_id}/claims"),
     ("GET", "/v1/members/{customer_id}/rewards"),

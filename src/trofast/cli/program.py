@@ -11,8 +11,10 @@ from rich.table import Table
 
 from trofast.cli.context import console, engine_scope, err_console, session_scope
 from trofast.cli.program_backtest import backtest
+from trofast.kit.time import utc_now
 from trofast.program import actions, document, service, tiering
 from trofast.program.errors import InvalidProgramme, NoProgramme, ProgrammeVersionNotFound
+from trofast.referral import flow as referral_flow
 
 program_app = typer.Typer(
     help="The loyalty programme: apply a document, show it, run tier reviews and birthdays.",
@@ -115,6 +117,14 @@ def birthdays() -> None:
     with engine_scope() as engine, session_scope(engine) as session:
         count = actions.award_birthdays(session)
     console.print(f"gave {count} birthday bonus(es)")
+
+
+@program_app.command("referrals")
+def referrals() -> None:
+    """Reward referrals whose friend's first order passed its return window (safe to rerun)."""
+    with engine_scope() as engine, session_scope(engine) as session:
+        count = referral_flow.complete_due(session, utc_now())
+    console.print(f"completed {count} referral(s)")
 
 
 program_app.command("backtest")(backtest)

@@ -25,6 +25,8 @@ class Origin:
 ORIGINS: dict[str, Origin] = {
     "manual": Origin("manual", needs_reference=False),
     "reward_redemption": Origin("reward_redemption", needs_reference=True),
+    # A referred friend's welcome coupon; `origin_ref` is `referral:<id>`.
+    "referral_welcome": Origin("referral_welcome", needs_reference=False),
 }
 
 ReleaseHook = Callable[[Session, Coupon, CouponRedemption], None]

@@ -32,6 +32,11 @@ def identity_keys(source: str, customer: CustomerIn) -> list[IdentityKey]:
     return keys
 
 
+def known(session: Session, source: str, customer: CustomerIn) -> bool:
+    """Whether any of these keys already names a customer (before `resolve` creates one)."""
+    return bool(repository.identities_for(session, identity_keys(source, customer)))
+
+
 def _best(found: dict[IdentityKey, int]) -> int:
     key = min(found, key=lambda k: _PRIORITY[k[0]])
     return found[key]

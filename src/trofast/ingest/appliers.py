@@ -37,6 +37,7 @@ from trofast.ingest.schemas import (
 from trofast.models import Order
 from trofast.order import service as orders
 from trofast.program import actions, engine
+from trofast.referral import service as referrals
 from trofast.reward import payments as points_payments
 
 Result = dict[str, Any]
@@ -46,10 +47,16 @@ _EVENT = TypeAdapter(CanonicalEvent)
 
 
 def _customer_upserted(ctx: ApplyContext, event: CustomerUpserted) -> Result:
+    arrival = referrals.arriving(ctx.session, event.source, event.customer, event.referral_code)
     customer_id = identity.resolve(ctx.session, event.source, event.customer, event.occurred_at)
     assert customer_id is not None  # the schema requires an identity key
     for consent in event.consents:
         customers.record_consent(ctx.session, customer_id, consent, event.occurred_at, event.source)
+    if arrival is not None:
+        referrals.attribute(
+            ctx.session, arrival, customer_id, order_id=None, event_id=ctx.event_id,
+            currency=ctx.currency, now=ctx.now,
+        )  # fmt: skip
     return {"status": "applied", "customer_id": customer_id}
 
 
@@ -65,6 +72,11 @@ def _consent_updated(ctx: ApplyContext, event: ConsentUpdated) -> Result:
 def _order_snapshot(ctx: ApplyContext, event: OrderPlaced | OrderUpdated) -> Result:
     snapshot = event.order
     seen_at = snapshot.updated_at or event.occurred_at
+    arrival = (
+        referrals.arriving(ctx.session, event.source, snapshot.customer, snapshot.referral_code)
+        if snapshot.customer
+        else None
+    )
     customer_id = (
         identity.resolve(ctx.session, event.source, snapshot.customer, seen_at)
         if snapshot.customer
@@ -82,6 +94,12 @@ def _order_snapshot(ctx: ApplyContext, event: OrderPlaced | OrderUpdated) -> Res
         release_parked(ctx, result.order_id)
     if not result.stale:
         coupon_orders.order_applied(ctx.session, result.order_id)
+        referrals.record_signals(ctx.session, result.order_id, snapshot)
+    if arrival is not None and customer_id is not None:
+        referrals.attribute(
+            ctx.session, arrival, customer_id, order_id=result.order_id, event_id=ctx.event_id,
+            currency=ctx.currency, now=ctx.now,
+        )  # fmt: skip
     return {
         "status": "applied",
         "customer_id": customer_id,

@@ -68,6 +68,20 @@ class OrderLineIn(Strict):
     sustainable: bool = False
 
 
+class AddressIn(Strict):
+    """A delivery address; Trofast keeps only a hash of its normalised form (see referrals)."""
+
+    line1: Annotated[str, Field(min_length=1, max_length=500)]
+    line2: ShortText | None = None
+    postal_code: Annotated[str, Field(max_length=32)] | None = None
+    city: ShortText | None = None
+    country: Annotated[str, Field(min_length=2, max_length=2)] | None = None
+
+
+# A code a person typed or a link carried: letters and digits, maybe grouped with dashes.
+ReferralCode = Annotated[str, Field(min_length=4, max_length=40, pattern=r"^[A-Za-z0-9 _.\-]+$")]
+
+
 FinancialStatus = Literal[
     "pending", "authorized", "paid", "partially_paid", "partially_refunded", "refunded", "voided"
 ]
@@ -99,6 +113,12 @@ class OrderIn(Strict):
     cancel_reason: ShortText | None = None
     discount_codes: Annotated[list[NonEmpty], Field(max_length=50)] = []
     loyalty_opt_in: bool = False
+    # The member referral code the customer arrived with (see docs/programme.md, Referrals).
+    referral_code: ReferralCode | None = None
+    shipping_address: AddressIn | None = None
+    # The payment provider's fingerprint of the card or account (e.g. Stripe's
+    # `card.fingerprint`): the same value means the same means of payment.
+    payment_fingerprint: Annotated[str, Field(min_length=1, max_length=200)] | None = None
 
     @model_validator(mode="after")
     def _amounts_fit_currency(self) -> OrderIn:
@@ -198,6 +218,8 @@ class CustomerUpserted(Envelope):
     type: Literal["customer.upserted"]
     customer: IdentifiedCustomer
     consents: Annotated[list[ConsentIn], Field(max_length=10)] = []
+    # The member referral code the customer signed up with (see docs/programme.md, Referrals).
+    referral_code: ReferralCode | None = None
 
 
 class ConsentUpdated(Envelope):

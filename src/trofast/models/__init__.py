@@ -26,6 +26,7 @@ from trofast.models.program import (
     RuleBudget,
     TierChange,
 )
+from trofast.models.referral import OrderSignal, Referral, ReferralCode, ReferralWeek
 from trofast.models.reward import PointsPayment, RewardMemberUse, RewardRedemption, RewardStock
 
 __all__ = [
@@ -51,12 +52,16 @@ __all__ = [
     "Order",
     "OrderEarning",
     "OrderLine",
+    "OrderSignal",
     "OrderStatusChange",
     "PointsPayment",
     "Product",
     "ProductView",
     "ProgrammeVersion",
     "ReceiptClaim",
+    "Referral",
+    "ReferralCode",
+    "ReferralWeek",
     "Refund",
     "RefundLine",
     "RewardMemberUse",

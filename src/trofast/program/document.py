@@ -20,6 +20,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
+from trofast.coupon.discounts import Discount
 from trofast.ingest.types import Currency
 from trofast.program.catalogue import REWARD_KINDS, PointsPayment, Reward
 from trofast.program.errors import InvalidProgramme
@@ -226,6 +227,37 @@ class Returns(Strict):
     released_reward: Literal["coupon", "points"] = "coupon"
 
 
+class WelcomeCoupon(Strict):
+    """A coupon for the referred friend, theirs alone, valid `valid_days` from the referral."""
+
+    discount: Discount
+    valid_days: Annotated[int, Field(ge=1, le=3650)] = 90
+    min_order_minor: Annotated[int, Field(ge=0, le=10**15)] | None = None
+
+
+class Welcome(Strict):
+    """The friend's welcome reward: points or a coupon (exactly one)."""
+
+    points: Points | None = None
+    coupon: WelcomeCoupon | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Welcome:
+        if (self.points is None) == (self.coupon is None):
+            raise ValueError("a welcome reward is either points or a coupon")
+        return self
+
+
+class Referrals(Strict):
+    """Refer a friend: the friend gets `welcome` on arrival, the referrer `referrer_points`
+    once the friend's first order has passed its return window (see docs/programme.md)."""
+
+    welcome: Welcome | None = None
+    referrer_points: Points
+    # At most this many rewarded referrals per referrer and week (Monday to Sunday, UTC).
+    max_rewarded_per_week: Annotated[int, Field(ge=1, le=10**4)] | None = None
+
+
 class Programme(Strict):
     name: Text
     currency: Currency
@@ -240,6 +272,7 @@ class Programme(Strict):
     tiers: Tiers | None = None
     rewards: Annotated[list[Reward], Field(max_length=500)] = []
     points_payment: PointsPayment | None = None
+    referrals: Referrals | None = None
 
     @model_validator(mode="after")
     def _unique_rules(self) -> Programme:

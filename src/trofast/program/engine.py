@@ -28,6 +28,7 @@ from trofast.program import earning, enrolment, repository, returns, tiering, ti
 from trofast.program.document import Programme
 from trofast.program.expiry import expires_after
 from trofast.program.service import Active, active, is_member
+from trofast.referral import flow as referral_flow
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,8 @@ def sync_order(
     assert customer is not None
     if order.loyalty_opt_in and not customer.is_member:
         enrolment.enrol(session, customer.id, order.placed_at or now, event_id=event_id, now=now)
+    # A referred friend's order may be the first order that rewards the referrer.
+    referral_flow.order_changed(session, program, order, now)
     if not is_member(program.programme, customer):
         return None
     earned = 0
