@@ -93,6 +93,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--postings", type=int, default=10_000_000)
     parser.add_argument("--members", type=int, default=100_000)
+    parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
     args = parser.parse_args()
     name = f"trofast_bench_verify_{int(time.time())}"
     subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
@@ -103,15 +104,21 @@ def main() -> None:
     engine = build_engine(Settings(database_url=url))
     with unit_of_work(build_sessionmaker(engine)) as session:
         count = session.scalar(text("SELECT count(*) FROM ledger_postings"))
+        per_check: dict[str, float] = {}
         started = time.perf_counter()
-        violations = verify(session)
+        violations = verify(session, timings=per_check)
         seconds = time.perf_counter() - started
     engine.dispose()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()}")
     print(f"built {count:,} postings for {args.members:,} members in {built:.1f} s")
     print(f"verify: {seconds:.1f} s, {len(violations)} violation(s), peak RSS {peak:.0f} MB")
-    subprocess.run(["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE {name}"], check=False)
+    for check, spent in per_check.items():
+        print(f"  {check}: {spent:.1f} s")
+    if args.keep:
+        print(f"kept {url}")
+    else:
+        subprocess.run(["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE {name}"], check=False)
 
 
 if __name__ == "__main__":
