@@ -33,8 +33,9 @@ def canonical_email(email: str) -> str:
 def _fold(text: str | None) -> str:
     if not text:
         return ""
-    # "Storgata 1 B" and "storgata 1b" are one door; ø/æ/å are kept apart by NFKD + casefold
-    # only where they decompose (é → e), which is what a courier would also treat as equal.
+    # "Storgata 1 B" and "storgata 1b." are one door. Accents that decompose are dropped
+    # (é → e, as shops and couriers write them either way); ø, æ and å do not decompose and
+    # stay distinct letters.
     plain = unicodedata.normalize("NFKD", text.casefold())
     plain = "".join(c for c in plain if not unicodedata.combining(c))
     return _NOT_WORD.sub("", plain)
