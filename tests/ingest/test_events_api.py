@@ -52,6 +52,21 @@ def test_repeat_returns_first_result_and_writes_nothing(
     assert statuses == ["processed", "duplicate"]
 
 
+def test_a_repeat_that_spells_out_a_default_is_the_same_request(
+    app_client: TestClient, ingest_headers: dict[str, str], db_session: Session
+) -> None:
+    # What a sender gets when an upgrade adds an optional field: the stored first event
+    # lacks it, the replayed one carries its default. It must stay a duplicate, not a 409.
+    app_client.post("/v1/events", json=order_body(key="k1"), headers=ingest_headers)
+    explicit = order_body(key="k1", loyalty_opt_in=False, discount_codes=[])
+
+    response = app_client.post("/v1/events", json=explicit, headers=ingest_headers)
+
+    assert response.status_code == 200
+    assert response.json()["results"][0]["status"] == "duplicate"
+    assert count(db_session, Event) == 1
+
+
 def test_same_key_other_body_is_409_and_writes_nothing(
     app_client: TestClient, ingest_headers: dict[str, str], db_session: Session
 ) -> None:

@@ -170,7 +170,9 @@ def apply_events(
     for event in events:
         payload = event.model_dump(mode="json")
         key: str = payload["idempotency_key"]
-        digest = event_hash(payload)
+        # Hashed without defaulted fields: the same event sent again after an upgrade that
+        # added an optional field (or with a default spelled out) is the same request.
+        digest = event_hash(event.model_dump(mode="json", exclude_defaults=True))
         event_id = repository.claim_event(
             session,
             {
