@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column
 
-from trofast.kit.base import Base, BigId, UTCDateTime
+from trofast.kit.base import Base, UTCDateTime
 
 
 class ReceiptClaim(Base):
