@@ -25,11 +25,11 @@ from trofast.errors import AppError, validation_failed
 from trofast.ingest.endpoints import EVENT_DEFS
 from trofast.ingest.endpoints import router as ingest_router
 from trofast.insight.endpoints import router as analytics_router
+from trofast.kit.nul import RefuseNul
 from trofast.ledger.endpoints import router as ledger_router
 from trofast.member.endpoints import router as members_router
 from trofast.member.guard import build_throttle as build_member_throttle
 from trofast.order.endpoints import router as orders_router
-from trofast.kit.nul import RefuseNul
 from trofast.pos.endpoints import RECEIPT_DEFS
 from trofast.pos.endpoints import router as pos_router
 from trofast.program.endpoints import router as program_router
