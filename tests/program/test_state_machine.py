@@ -1,7 +1,9 @@
 """A Hypothesis state machine over the programme and the ledger, through real ingestion.
 
 Orders (paid or not), payments, refunds by lines and by amount, cancellations, deliveries,
-duplicate deliveries, a programme change, redemptions and time passing, in any order. After
+duplicate deliveries, a programme change, redemptions (raw spends, rewards from the
+catalogue and their cancellation, points as payment and its release) and time passing, in
+any order. After
 every step `verify` must find nothing, and every balance, lot, earning, reversal and tier
 must equal what `tests/program/model.py` and `tests/ledger/model.py` say.
 
@@ -31,6 +33,7 @@ from sqlalchemy import Engine, case, func, select
 from sqlalchemy.orm import Session
 
 from tests.ingest.factories import order_body, refund_body, shipment_body
+from tests.ledger.model import Lot
 from tests.program import model
 from tests.program.model import VERSIONS, Club, Customer, Line, Order
 from trofast.ingest.schemas import CanonicalEvent
@@ -42,8 +45,16 @@ from trofast.ledger.errors import InsufficientPoints
 from trofast.ledger.verify import verify
 from trofast.models import LedgerAccount, LedgerLot, LedgerPosting, LedgerTransaction, MemberTier
 from trofast.program import service, tiering
+from trofast.reward import payments
+from trofast.reward import service as rewards
 
 MEMBERS = 2
+# The catalogue and points as payment, the same in both versions.
+SPENDING = """
+rewards:
+  - {id: gift, name: Gift card, kind: fixed_amount, cost: 300, amount_minor: 5000}
+points_payment: {value_minor: 10, min_points: 1}
+"""
 JOBS = st.lists(st.sampled_from(["settle", "expire", "review"]), min_size=1, unique=True)
 _EVENT: TypeAdapter[Any] = TypeAdapter(CanonicalEvent)
 
@@ -82,10 +93,14 @@ class ProgrammeMachine(RuleBasedStateMachine):
         self.sent: list[dict[str, Any]] = []
         self.seq = 0
         self.years = 0  # year ends crossed
+        # Reward redemptions and points payments not yet cancelled: (kind, member, reference,
+        # what the debit took from each model lot).
+        self.spent: list[tuple[str, Customer, Any, list[tuple[Lot, int]]]] = []
+        self.restored: dict[int, Any] = {}  # id of a restored model lot → its sort position
 
     @initialize()
     def programme_and_members(self) -> None:
-        service.apply(self.session, model.V1)
+        service.apply(self.session, model.V1 + SPENDING)
         for n in range(MEMBERS):
             result = self._ingest(
                 {
@@ -260,6 +275,87 @@ class ProgrammeMachine(RuleBasedStateMachine):
         member.expire(self.now)
         assert member.take(member.spendable(self.now), points) == 0
 
+    @precondition(lambda self: any(map(self._affordable, self.club.members)))
+    @rule(data=st.data())
+    def redeem_reward(self, data: st.DataObject) -> None:
+        member = data.draw(st.sampled_from(self.club.members))
+        affordable = self._affordable(member)
+        self.seq += 1
+        try:
+            with self.session.begin_nested():
+                done = rewards.redeem(
+                    self.session, member.id, "gift", f"reward:{self.seq}", now=self.now
+                )
+        except InsufficientPoints:
+            assert affordable < 300
+            return
+        assert affordable >= 300
+        self.spent.append(("reward", member, done.redemption.id, self._take(member, 300)))
+
+    @precondition(lambda self: any(map(self._affordable, self.club.members)))
+    @rule(data=st.data())
+    def pay_with_points(self, data: st.DataObject) -> None:
+        member = data.draw(st.sampled_from(self.club.members))
+        affordable = self._affordable(member)
+        points = data.draw(st.integers(1, affordable + 50))
+        self.seq += 1
+        order = payments.OrderRef("pos", f"till-{self.seq}")
+        try:
+            with self.session.begin_nested():
+                payments.pay(
+                    self.session, member.id, order, order_total_minor=10**9, currency="NOK",
+                    channel="store", points=points, now=self.now,
+                )  # fmt: skip
+        except InsufficientPoints:
+            assert points > affordable
+            return
+        assert points <= affordable
+        self.spent.append(("payment", member, order, self._take(member, points)))
+
+    @precondition(lambda self: self.spent)
+    @rule(data=st.data())
+    def give_back(self, data: st.DataObject) -> None:
+        """Cancel a redemption or release a points payment: new lots, original expiry."""
+        kind, member, ref, takes = data.draw(st.sampled_from(self.spent))
+        self.spent.remove((kind, member, ref, takes))
+        with self.session.begin_nested():
+            if kind == "reward":
+                rewards.cancel(self.session, member.id, ref, now=self.now)
+            else:
+                payments.release(self.session, ref, now=self.now)
+        member.expire(self.now)
+        for lot, points in takes:
+            # The expiry and earning time of the lot it came from; the ledger breaks ties by
+            # lot id, so it is spent after every lot earned at that same moment (the other
+            # awards of the same order) and before lots earned later.
+            end = self._batch_end(lot)
+            back = Lot(end, points, points, "available", lot.earned_at, self.now, lot.expires_at, 0)
+            self.restored[id(back)] = end
+            member.lots.append(back)
+            member.credit(back)
+        member.expire(self.now)
+
+    def _batch_end(self, lot: Lot) -> Any:
+        if id(lot) in self.restored:
+            return self.restored[id(lot)]
+        batch = next(
+            [e.lot.seq for e in o.earnings] for o in self.club.orders
+            if any(e.lot is lot for e in o.earnings)
+        )  # fmt: skip
+        return max(batch) + 0.5
+
+    def _take(self, member: Customer, points: int) -> list[tuple[Lot, int]]:
+        member.expire(self.now)
+        takes = []
+        for lot in member.spendable(self.now):
+            n = min(lot.remaining, points)
+            if n:
+                lot.remaining -= n
+                points -= n
+                takes.append((lot, n))
+        assert points == 0
+        return takes
+
     def _affordable(self, member: Customer) -> int:
         return sum(lot.remaining for lot in member.spendable(self.now))
 
@@ -302,7 +398,7 @@ class ProgrammeMachine(RuleBasedStateMachine):
     @rule()
     def change_programme(self) -> None:
         with self.session.begin_nested():
-            assert service.apply(self.session, model.V2).row.version == 2
+            assert service.apply(self.session, model.V2 + SPENDING).row.version == 2
         self.club.rules = VERSIONS[2]
 
     # --- checks -------------------------------------------------------------------------------

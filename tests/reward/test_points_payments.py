@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -46,7 +47,7 @@ def test_quote_golden(
 def test_fractional_point_values_round_down_exactly() -> None:
     terms = Terms(value_minor=Decimal("0.3333"), min_points=1)
 
-    assert discount_of(3, Decimal("0.3333")) == 0  # type: ignore[arg-type]
+    assert discount_of(3, Fraction("0.3333")) == 0
     # 30,000 points × 0.3333 øre = 9,999 øre exactly, no float drift.
     assert quote(terms, 10**6, None, 30_000) == Quote(3_000_300, 30_000, 9_999)
     assert quote(terms, 10**6, None, 2) == "below_minimum"  # worth 0.6666 øre: nothing
