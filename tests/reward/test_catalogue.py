@@ -11,7 +11,9 @@ from tests.reward.conftest import give, new_member, redeem, set_level
 pytestmark = pytest.mark.usefixtures("catalogue")
 
 
-def offers(client: TestClient, headers: dict[str, str], member: int, every: bool) -> list[tuple[object, ...]]:
+def offers(
+    client: TestClient, headers: dict[str, str], member: int, every: bool
+) -> list[tuple[object, ...]]:
     response = client.get(f"/v1/members/{member}/rewards", params={"all": every}, headers=headers)
     assert response.status_code == 200, response.text
     return [
