@@ -170,19 +170,21 @@ def awards(
     return out
 
 
-def reversal_target(order: Order, earning: Earning) -> int:
-    """Points of `earning` that should stand reversed after the order's refunds so far."""
+def reversal_target(order: Order, earned: dict[int, int]) -> int:
+    """Points of an earning (`earned`: points per line) that should stand reversed after the
+    order's refunds so far."""
+    total = sum(earned.values())
     if order.cancelled_at is not None:
-        return earning.points
+        return total
     merchandise = order.merchandise
     by_amount = Fraction(0)
     if order.unlined > 0 and merchandise > 0:
         by_amount = min(Fraction(order.unlined, merchandise), Fraction(1))
     exact = Fraction(0)
-    for i, points in earning.lines.items():
+    for i, points in earned.items():
         share = by_amount + Fraction(order.refunded.get(i, 0), order.lines[i].quantity)
         exact += points * min(share, Fraction(1))
-    return min(earning.points, int(exact))
+    return min(total, int(exact))
 
 
 def expires_at(paid_at: datetime) -> datetime:
@@ -246,9 +248,10 @@ class Club:
 
     def _earn(self, order: Order, member: Customer, paid_at: datetime, engine_now: datetime) -> int:
         order.claimed = True
+        # First: no other paid, live order placed before it or already earned.
         first = not any(
             o is not order and o.member == order.member and o.paid_at
-            and o.cancelled_at is None and o.placed_at < order.placed_at
+            and o.cancelled_at is None and (o.placed_at < order.placed_at or o.claimed)
             for o in self.orders
         )  # fmt: skip
         available_at = (order.delivered_at or paid_at) + RETURN_WINDOW
@@ -278,7 +281,7 @@ class Club:
         assert effective_at is not None
         written = 0
         for earning in order.earnings:
-            target = reversal_target(order, earning)
+            target = reversal_target(order, earning.lines)
             if target <= 0 or target in earning.targets:
                 continue
             earning.targets.add(target)

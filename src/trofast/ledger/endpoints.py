@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from trofast.auth.dependencies import AUTH_RESPONSES, AdminKey
 from trofast.deps import SessionDep
@@ -62,7 +64,7 @@ def member_ledger(
     },
     summary="Add or remove points by hand, with a reason; the acting key is recorded",
 )
-def adjust(
+async def adjust(
     customer_id: CustomerId,
     body: AdjustmentIn,
     session: SessionDep,
@@ -70,16 +72,29 @@ def adjust(
     response: Response,
     idempotency_key: Annotated[str, Header(min_length=1, max_length=150)],
 ) -> AdjustmentOut:
-    entry = service.adjust(
-        session,
-        customer_id,
-        ADMIN_KEY_PREFIX + idempotency_key,
-        body.points,
-        note=body.reason,
-        api_key_id=key.id,
-        expires_at=body.expires_at,
+    # One hop on the worker threads, then the response is built on the event loop. As a
+    # sync endpoint, FastAPI validated its response on a worker thread *before* the unit of
+    # work committed: with 40 requests for one member waiting for its lock on all 40
+    # threads, the holder never got a thread to finish, and everyone stalled until the
+    # connection pool timed out (50 simultaneous adjustments did).
+    entry, view = await run_in_threadpool(
+        _adjust, session, customer_id, body, key.id, ADMIN_KEY_PREFIX + idempotency_key
     )
     if entry.replayed:
         response.status_code = status.HTTP_200_OK
-    view = queries.transaction_view(session, entry.transaction_id)
     return AdjustmentOut(**TransactionOut.build(view).model_dump(), replayed=entry.replayed)
+
+
+def _adjust(
+    session: Session, customer_id: int, body: AdjustmentIn, api_key_id: int, key: str
+) -> tuple[service.Entry, queries.TransactionView]:
+    entry = service.adjust(
+        session,
+        customer_id,
+        key,
+        body.points,
+        note=body.reason,
+        api_key_id=api_key_id,
+        expires_at=body.expires_at,
+    )
+    return entry, queries.transaction_view(session, entry.transaction_id)

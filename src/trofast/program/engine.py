@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from trofast.ledger import service as ledger
-from trofast.ledger.core import DebtPolicy, Reasons
+from trofast.ledger.core import DebtPolicy, Reasons, member_accounts
 from trofast.models import Order
 from trofast.program import earning, enrolment, repository, returns, tiering, tiers
 from trofast.program.document import Programme
@@ -82,6 +82,9 @@ def _earn(
     )
     if not claimed:
         return 0
+    # The member's lock before reading its other orders and tier: two of its orders earning
+    # at once would otherwise both see no earlier order and both take the first-order bonus.
+    member_accounts(session, order.customer_id, now)
     programme = program.programme
     awards = earning.evaluate(programme, _facts(session, programme, order))
     paid_at = order.paid_at

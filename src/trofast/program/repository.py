@@ -101,12 +101,17 @@ def store_code(session: Session, store_id: int | None) -> str | None:
 
 
 def has_earlier_paid_order(session: Session, order: Order) -> bool:
-    """Whether the customer has a paid, not cancelled order placed before this one.
+    """Whether the customer has a paid, not cancelled order placed before this one, or one
+    that already earned.
 
     Of orders placed at the same moment (date-only imports), the one recorded first counts
-    as earlier, so a member's first day earns one first-order bonus, not one per order.
+    as earlier, so a member's first day earns one first-order bonus, not one per order. An
+    order that already earned counts whenever it was placed: when deliveries arrive out of
+    order, the later-placed order that earned first keeps the bonus and the earlier one
+    does not earn a second.
     """
     assert order.placed_at is not None
+    earned = select(OrderEarning.order_id).where(OrderEarning.order_id == Order.id).exists()
     found = session.scalar(
         select(Order.id)
         .where(
@@ -117,6 +122,7 @@ def has_earlier_paid_order(session: Session, order: Order) -> bool:
             or_(
                 Order.placed_at < order.placed_at,
                 and_(Order.placed_at == order.placed_at, Order.id < order.id),
+                earned,
             ),
         )
         .limit(1)
