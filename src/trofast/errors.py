@@ -110,6 +110,7 @@ STABLE_VALIDATION_CODES = frozenset(
         "invalid_email",
         "invalid_phone",
         "missing_identity",
+        "duplicate_line_id",
     }
 )
 

@@ -85,6 +85,20 @@ CASES = [
         id="unknown-type",
     ),
     pytest.param(json.dumps([1, 2]).encode(), 422, "validation_error", id="not-an-object"),
+    # Found by Schemathesis: two lines with one id hit the unique index as a 503.
+    pytest.param(
+        json.dumps(
+            with_order(
+                lines=[
+                    {"id": "1", "quantity": 1, "unit_price": "10"},
+                    {"id": "1", "quantity": 2, "unit_price": "10"},
+                ]
+            )
+        ).encode(),
+        422,
+        "duplicate_line_id",
+        id="duplicate-line-id",
+    ),
     # Found by Schemathesis on PostgreSQL, which cannot store NUL in text.
     pytest.param(
         json.dumps(with_line(name="a\x00b")).encode(), 400, "invalid_json", id="nul-character"

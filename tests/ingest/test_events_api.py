@@ -245,3 +245,27 @@ def test_guest_order_without_identity_is_kept_and_linkable(
     detail = app_client.get(f"/v1/customers/{customer}", headers=admin_headers).json()
     assert detail["order_count"] == 1
     assert detail["total_spent_minor"] == 122700
+
+
+def test_a_receipt_with_two_lines_of_one_id_is_refused_and_nothing_written(
+    app_client: TestClient, pos_headers: dict[str, str], db_session: Session
+) -> None:
+    # Found by Schemathesis: the second line hit the unique index and answered 503.
+    line = {"id": "1", "quantity": 1, "unit_price": "10"}
+    receipt = {
+        "store": "oslo-1",
+        "receipts": [
+            {
+                "id": "R-1",
+                "occurred_at": "2026-03-03T12:00:00+01:00",
+                "currency": "NOK",
+                "lines": [line, {**line, "quantity": 2}],
+            }
+        ],
+    }
+
+    response = app_client.post("/v1/pos/receipts", json=receipt, headers=pos_headers)
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "duplicate_line_id"
+    assert count(db_session, Order) == 0

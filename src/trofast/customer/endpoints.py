@@ -10,6 +10,7 @@ from trofast.customer import repository, service
 from trofast.customer.schemas import CustomerDetail, CustomerOut
 from trofast.deps import SessionDep, SettingsDep
 from trofast.ingest.types import DEFAULT_PHONE_REGION, normalise_email, normalise_phone
+from trofast.kit.nul import NO_NUL
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -23,9 +24,9 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"])
 def list_customers(
     session: SessionDep,
     _key: AdminKey,
-    email: Annotated[str | None, Query(max_length=320)] = None,
-    phone: Annotated[str | None, Query(max_length=40)] = None,
-    external_id: Annotated[str | None, Query(max_length=200)] = None,
+    email: Annotated[str | None, Query(max_length=320, pattern=NO_NUL)] = None,
+    phone: Annotated[str | None, Query(max_length=40, pattern=NO_NUL)] = None,
+    external_id: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     after: Annotated[int, Query(ge=0, le=2**53)] = 0,
 ) -> list[CustomerOut]:

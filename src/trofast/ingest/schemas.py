@@ -88,6 +88,16 @@ FinancialStatus = Literal[
 FulfillmentStatus = Literal["unfulfilled", "partial", "fulfilled"]
 
 
+def check_unique_line_ids(lines: list[OrderLineIn]) -> None:
+    seen: set[str] = set()
+    for line in lines:
+        if line.id in seen:
+            raise PydanticCustomError(
+                "duplicate_line_id", "line id {line_id} appears twice", {"line_id": line.id}
+            )
+        seen.add(line.id)
+
+
 class OrderIn(Strict):
     """A full order snapshot; a later `updated_at` replaces an earlier one."""
 
@@ -119,6 +129,12 @@ class OrderIn(Strict):
     # The payment provider's fingerprint of the card or account (e.g. Stripe's
     # `card.fingerprint`): the same value means the same means of payment.
     payment_fingerprint: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+    @model_validator(mode="after")
+    def _line_ids_unique(self) -> OrderIn:
+        # Refunds name lines by id, so two lines with one id could not be told apart.
+        check_unique_line_ids(self.lines)
+        return self
 
     @model_validator(mode="after")
     def _amounts_fit_currency(self) -> OrderIn:

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Path, Query
 from trofast.auth.dependencies import AUTH_RESPONSES, AdminKey
 from trofast.customer.service import CustomerNotFound
 from trofast.deps import SessionDep
+from trofast.kit.nul import NO_NUL
 from trofast.models import Customer
 from trofast.order import repository, service
 from trofast.order.errors import OrderNotFound
@@ -35,7 +36,7 @@ def list_orders(
     session: SessionDep,
     _key: AdminKey,
     customer_id: Annotated[int | None, Query(ge=1, le=2**53)] = None,
-    external_id: Annotated[str | None, Query(max_length=200)] = None,
+    external_id: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     after: Annotated[int, Query(ge=0, le=2**53)] = 0,
 ) -> list[OrderOut]:

@@ -10,6 +10,7 @@ from trofast.deps import SessionDep, SettingsDep
 from trofast.ingest.endpoints import INGEST_RESPONSES, receive_with_key
 from trofast.ingest.openapi import body_schema, request_body
 from trofast.ingest.schemas import EventsResponse
+from trofast.kit.nul import NO_NUL
 from trofast.kit.time import utc_now
 from trofast.member import lookup
 from trofast.member.endpoints import ENROL_RESPONSES, enrolment_response
@@ -57,7 +58,7 @@ def enrol_at_till(body: EnrolIn, session: SessionDep, _key: PosKey) -> Response:
 
 
 # A phone number, an e-mail address, a card number or a QR payload: bounded, never a list.
-Selector = Annotated[str | None, Query(min_length=1, max_length=320)]
+Selector = Annotated[str | None, Query(min_length=1, max_length=320, pattern=NO_NUL)]
 
 
 @router.get(

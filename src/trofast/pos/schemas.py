@@ -3,9 +3,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from trofast.ingest.schemas import CustomerIn, OrderLineIn, Strict
+from trofast.ingest.schemas import CustomerIn, OrderLineIn, Strict, check_unique_line_ids
 from trofast.ingest.types import Amount, Currency, ExternalId, NonEmpty, ShortText, Timestamp
 
 
@@ -22,6 +22,11 @@ class Receipt(Strict):
     total: Amount | None = None
     discount_codes: Annotated[list[NonEmpty], Field(max_length=20)] = []
     loyalty_opt_in: bool = False
+
+    @model_validator(mode="after")
+    def _line_ids_unique(self) -> Receipt:
+        check_unique_line_ids(self.lines)
+        return self
 
 
 class ReceiptBatch(Strict):

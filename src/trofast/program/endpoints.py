@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Path, Query, Response, status
 
 from trofast.auth.dependencies import AUTH_RESPONSES, AdminKey
 from trofast.deps import SessionDep
+from trofast.kit.nul import NO_NUL
 from trofast.member.access import MEMBER_RESPONSES, MemberAccess
 from trofast.program import document, ladder, service
 from trofast.program.schemas import AppliedOut, MemberOut, ValidationOut, VersionOut, VersionsOut
@@ -52,7 +53,7 @@ def apply(
     session: SessionDep,
     key: AdminKey,
     response: Response,
-    note: Annotated[str | None, Query(max_length=500)] = None,
+    note: Annotated[str | None, Query(max_length=500, pattern=NO_NUL)] = None,
 ) -> AppliedOut:
     programme = document.validate(body)
     applied = service.apply_programme(
