@@ -286,6 +286,11 @@ def birthday_members(session: Session, month: int, days: Sequence[int]) -> list[
     )
 
 
+def has_refunds(session: Session, order_id: int) -> bool:
+    found = session.scalar(select(Refund.id).where(Refund.order_id == order_id).limit(1))
+    return found is not None
+
+
 def refunded_quantities(session: Session, order_id: int) -> dict[int, int]:
     """Quantity refunded so far per order line."""
     rows = session.execute(
