@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from trofast.analytics.bgnbd import BetaGeoModel
-from trofast.analytics.clv import ClvSettings, clv_interval, predict_customers
+from trofast.analytics.clv import ClvSettings, predict_customers, total_clv_interval
 from trofast.analytics.cohorts import RepeatMetrics, cohort_table, repeat_metrics
 from trofast.analytics.errors import AnalyticsError
 from trofast.analytics.gammagamma import GammaGammaModel
@@ -171,25 +171,15 @@ def _clv_interval(
     summary: pl.DataFrame,
     settings: ClvSettings,
 ) -> None:
-    sample = summary
-    if summary.height > _INTERVAL_SAMPLE:
-        sample = summary.sample(_INTERVAL_SAMPLE, seed=0)
     try:
-        ci = clv_interval(
-            tx,
-            spend_model,
-            sample["frequency"],
-            sample["recency"],
-            sample["T"],
-            sample["monetary_value"],
-            settings,
-            n_draws=100,
-        )
+        ci = total_clv_interval(
+            tx, spend_model, summary["frequency"], summary["recency"], summary["T"],
+            summary["monetary_value"], settings, n_draws=100, max_customers=_INTERVAL_SAMPLE,
+        )  # fmt: skip
     except AnalyticsError as exc:
         report.problems.append(f"CLV interval: {exc.message}")
         return
-    scale = summary.height / sample.height  # a sample's total scales to the whole base
-    report.clv_total_interval = (ci.total_lower * scale, ci.total_upper * scale)
+    report.clv_total_interval = (ci.lower, ci.upper)
 
 
 def p_alive_by_recency(report: AnalysisReport, max_points: int = 5000) -> pl.DataFrame:

@@ -32,8 +32,8 @@ from trofast.analytics import BetaGeoModel, GammaGammaModel, ParetoNBDModel
 from trofast.analytics.clv import (
     ClvSettings,
     clv_interval,
-    customer_lifetime_value,
     predict_customers,
+    total_clv_interval,
 )
 from trofast.analytics.errors import AnalyticsError, FitError, InsufficientData
 from trofast.analytics.report import ModelName
@@ -44,8 +44,8 @@ from trofast.kit.time import utc_now
 
 THIN_DATA_REPEAT_BUYERS = 50
 # Per-customer CLV intervals cost one CLV evaluation per draw over every customer; above this
-# many customers only the total gets an interval, from a random sample scaled up (parameter
-# uncertainty moves every customer's CLV together, so a sample shows the width well).
+# many customers only the total gets an interval, from a random sample whose per-draw change
+# relative to its own point total is carried over to the whole base (`total_clv_interval`).
 PER_CUSTOMER_INTERVALS_UP_TO = 20_000
 TOTAL_INTERVAL_SAMPLE = 5_000
 WIDE_INTERVAL_RATIO = 10.0
@@ -230,38 +230,35 @@ def _clv_bounds(
     options: RefreshOptions,
     info: dict[str, Any],
 ) -> pl.DataFrame | None:
-    """Per-customer bounds for small shops; the total's interval always (sampled if large)."""
+    """Per-customer bounds for small shops; the total's interval always (sampled if large).
+
+    Both come from the per-draw totals: exactly over every customer up to
+    `PER_CUSTOMER_INTERVALS_UP_TO`, above it by the ratio estimator of `total_clv_interval`.
+    """
     assert fits.transaction is not None
     assert fits.spend is not None
-    whole = summary.height <= PER_CUSTOMER_INTERVALS_UP_TO
-    sample = summary if whole else summary.sample(TOTAL_INTERVAL_SAMPLE, seed=options.seed)
+    columns = (summary["frequency"], summary["recency"], summary["T"], summary["monetary_value"])
+    if summary.height > PER_CUSTOMER_INTERVALS_UP_TO:
+        total = total_clv_interval(
+            fits.transaction, fits.spend, *columns, settings, level=CLV_INTERVAL_LEVEL,
+            n_draws=options.interval_draws, seed=options.seed,
+            max_customers=TOTAL_INTERVAL_SAMPLE,
+        )  # fmt: skip
+        if math.isfinite(total.lower) and math.isfinite(total.upper):
+            info["total_interval_minor"] = [round(total.lower), round(total.upper)]
+        info["sampled_customers"] = total.redrawn_customers
+        return None
     ci = clv_interval(
-        fits.transaction, fits.spend, sample["frequency"], sample["recency"], sample["T"],
-        sample["monetary_value"], settings, level=CLV_INTERVAL_LEVEL,
+        fits.transaction, fits.spend, *columns, settings, level=CLV_INTERVAL_LEVEL,
         n_draws=options.interval_draws, seed=options.seed,
     )  # fmt: skip
-    # The interval is carried over as a ratio to the sample's own point total: scaling the
-    # sample's bounds by its size would add the sample's chance deviation from the whole base
-    # (in the 10M-order benchmark that put the whole interval 2 % below the point total).
-    point = float(
-        customer_lifetime_value(
-            fits.transaction, fits.spend, sample["frequency"], sample["recency"], sample["T"],
-            sample["monetary_value"], settings,
-        ).sum()
-    )  # fmt: skip
-    total = info["total_minor"]
-    info["total_interval_minor"] = (
-        [round(total * ci.total_lower / point), round(total * ci.total_upper / point)]
-        if point > 0
-        else None
-    )
-    info["sampled_customers"] = sample.height
-    if not whole:
-        return None
+    if math.isfinite(ci.total_lower) and math.isfinite(ci.total_upper):
+        info["total_interval_minor"] = [round(ci.total_lower), round(ci.total_upper)]
+    info["sampled_customers"] = summary.height
     info["per_customer_intervals"] = True
     return pl.DataFrame(
         {
-            "customer_id": sample["customer_id"],
+            "customer_id": summary["customer_id"],
             "clv_lower_minor": np.round(ci.lower).astype(np.int64),
             "clv_upper_minor": np.round(ci.upper).astype(np.int64),
         }
