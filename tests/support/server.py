@@ -21,8 +21,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@contextmanager
-def running_server(settings: Settings, engine: Engine) -> Iterator[str]:
+def _start(settings: Settings, engine: Engine) -> tuple[uvicorn.Server, threading.Thread, int]:
     port = _free_port()
     config = uvicorn.Config(
         create_app(settings, engine=engine), host="127.0.0.1", port=port, log_level="warning"
@@ -30,11 +29,27 @@ def running_server(settings: Settings, engine: Engine) -> Iterator[str]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
+    # Generous: on a loaded two-core CI machine the app's startup alone can take seconds.
+    deadline = time.monotonic() + 60
     while not server.started:
+        if not thread.is_alive():
+            # Another process took the port between `_free_port` and the bind: try again.
+            raise OSError(f"test server could not bind port {port}")
         if time.monotonic() > deadline:
             raise RuntimeError("test server did not start")
         time.sleep(0.02)
+    return server, thread, port
+
+
+@contextmanager
+def running_server(settings: Settings, engine: Engine) -> Iterator[str]:
+    for attempt in range(3):
+        try:
+            server, thread, port = _start(settings, engine)
+            break
+        except OSError:
+            if attempt == 2:
+                raise
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -108,8 +108,11 @@ def insert_lot(session: Session, values: dict[str, Any]) -> int:
 
 def insert_postings(session: Session, transaction_id: int, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
+        # The Core table, not the ORM entity: the ORM's bulk INSERT splits rows by which
+        # values are NULL (here `lot_id`), one statement per group instead of one in all.
         session.execute(
-            insert(LedgerPosting), [{"transaction_id": transaction_id, **row} for row in rows]
+            insert(LedgerPosting.__table__),  # type: ignore[arg-type]
+            [{"transaction_id": transaction_id, **row} for row in rows],
         )
 
 

@@ -57,8 +57,13 @@ def earn(
     reasons: Reasons = Reasons(),
     now: datetime | None = None,
     effective_at: datetime | None = None,
+    accounts: Accounts | None = None,
 ) -> Entry:
-    """Issue a lot of `points`: pending until `available_at` if that is in the future."""
+    """Issue a lot of `points`: pending until `available_at` if that is in the future.
+
+    `accounts`: the member's accounts when the caller already holds their lock (from
+    `member_accounts` in this transaction), which saves looking them up again per award.
+    """
     now = now or utc_now()
     _check_points(points)
     pending = available_at is not None and ensure_utc(available_at) > now
@@ -76,6 +81,7 @@ def earn(
         reasons=reasons,
         now=now,
         effective_at=effective_at,
+        accounts=accounts,
     )
     if not started.replayed:
         _new_lot(

@@ -84,7 +84,7 @@ def _earn(
         return 0
     # The member's lock before reading its other orders and tier: two of its orders earning
     # at once would otherwise both see no earlier order and both take the first-order bonus.
-    member_accounts(session, order.customer_id, now)
+    accounts = member_accounts(session, order.customer_id, now)
     programme = program.programme
     awards = earning.evaluate(programme, _facts(session, programme, order))
     paid_at = order.paid_at
@@ -109,6 +109,7 @@ def _earn(
             reasons=Reasons(event_id, order.id, program.version, award.rule),
             now=now,
             effective_at=paid_at,
+            accounts=accounts,
         )
         if not entry.replayed:
             repository.add_earning_lines(session, entry.transaction_id, award.lines)

@@ -238,8 +238,8 @@ def member_tier(session: Session, customer_id: int) -> MemberTier | None:
     return session.get(MemberTier, customer_id)
 
 
-def save_tier(session: Session, values: dict[str, Any]) -> None:
-    row = session.get(MemberTier, values["customer_id"])
+def save_tier(session: Session, row: MemberTier | None, values: dict[str, Any]) -> None:
+    """Insert or update the member's tier; `row` is what the caller read under the lock."""
     if row is None:
         session.add(MemberTier(**values))
     else:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from trofast.kit.time import utc_now
 from trofast.ledger.core import member_accounts
+from trofast.models import MemberTier
 from trofast.program import repository, tiers
 from trofast.program.document import Level, Tiers
 from trofast.program.service import Active, active
@@ -78,11 +79,9 @@ def evaluate(
         if tiers.rank(rules, fallen) < tiers.rank(rules, current):
             target, reason = fallen, "returned"
     if target is not None:
-        _change(
-            session, program, customer_id, row.level if row else None, target, value, reason, now
-        )
+        _change(session, program, customer_id, row, target, value, reason, now)
     elif row is None:
-        repository.save_tier(session, _tier_row(program, rules, customer_id, current, now))
+        repository.save_tier(session, None, _tier_row(program, rules, customer_id, current, now))
 
 
 def review_due(session: Session, now: datetime | None = None, batch: int = 500) -> int:
@@ -113,10 +112,11 @@ def _review(
     value = qualification(session, rules, customer_id, started_at, ended_at)
     kept = tiers.reviewed(rules, current, value)
     if kept.id != current.id:
-        _change(session, program, customer_id, current.id, kept, value, "review", ended_at)
+        _change(session, program, customer_id, row, kept, value, "review", ended_at)
     else:
         repository.save_tier(
             session,
+            row,
             {
                 "customer_id": customer_id,
                 # The next period's end, even when it is already past (the job missed it):
@@ -138,7 +138,7 @@ def _change(
     session: Session,
     program: Active,
     customer_id: int,
-    old: str | None,
+    row: MemberTier | None,
     new: Level,
     value: int,
     reason: str,
@@ -146,8 +146,9 @@ def _change(
 ) -> None:
     rules = program.programme.tiers
     assert rules is not None
+    old = row.level if row else None
     old_rank = tiers.rank(rules, tiers.level_of(rules, old))
-    repository.save_tier(session, _tier_row(program, rules, customer_id, new, at))
+    repository.save_tier(session, row, _tier_row(program, rules, customer_id, new, at))
     repository.add_tier_change(
         session,
         {
