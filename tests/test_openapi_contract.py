@@ -27,7 +27,9 @@ from trofast.config import Settings, get_settings
 # The same for the RFM query, whose `since` must come before `at`, and for a programme
 # document, which is taken as any JSON object and checked by its own validator (a 400
 # `invalid_programme` with paths and reasons, documented on both operations), and for the
-# till's member lookup, which takes exactly one of its four optional selectors.
+# till's member lookup, which takes exactly one of its four optional selectors, and for the
+# merchant's CSVs (a string to the schema; months, days and amounts to the reader, which
+# answers a documented 422 `invalid_csv` naming the cell).
 SEMANTIC_BODIES = {
     "POST /v1/events",
     "POST /v1/pos/receipts",
@@ -35,6 +37,8 @@ SEMANTIC_BODIES = {
     "POST /v1/pos/members",
     "GET /v1/pos/members/lookup",
     "GET /v1/analytics/rfm",
+    "PUT /v1/analytics/marketing-spend",
+    "PUT /v1/analytics/sessions",
     "PUT /v1/program",
     "POST /v1/program/validate",
 }

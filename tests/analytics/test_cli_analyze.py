@@ -93,3 +93,45 @@ def test_missing_column_is_a_plain_error(tmp_path: Path) -> None:
     result = runner.invoke(app, [str(path)])
     assert result.exit_code == 2
     assert "no column(s) customer_id" in flat(result.output)
+
+
+def test_json_has_clv_to_cac_and_conversion_from_the_two_csvs(
+    cdnow_csv: Path, tmp_path: Path
+) -> None:
+    spend, sessions = tmp_path / "spend.csv", tmp_path / "sessions.csv"
+    spend.write_text("month,spend\n1997-01,20000\n1997-02,5000\n1997-03,1000\n", encoding="utf-8")
+    sessions.write_text("day,sessions\n1997-01-01,1000\n1997-01-02,1000\n", encoding="utf-8")
+
+    result = runner.invoke(app, [*_args(cdnow_csv), "--marketing-spend", str(spend),
+                                 "--sessions", str(sessions), "--json"])  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    # the CDNOW cohort was acquired in January-March 1997: every one of its 2,357 customers
+    cac = data["clv_to_cac"]
+    assert (cac["marketing_spend"], cac["new_customers"]) == (26_000.0, 2357)
+    assert cac["cac"] == pytest.approx(26_000 / 2357)
+    assert cac["average_clv"] == pytest.approx(
+        (cac["realised_value"] + cac["predicted_clv"]) / 2357
+    )
+    assert cac["predicted_clv"] == pytest.approx(data["clv"]["total"])
+    assert cac["ratio"] == pytest.approx(cac["average_clv"] / cac["cac"])
+    orders = pl.read_csv(cdnow_csv).filter(pl.col("dato").is_in(["01.01.1997", "02.01.1997"]))
+    assert data["conversion"] == {
+        "sessions": 2000, "orders": orders.height, "rate": orders.height / 2000,
+    }  # fmt: skip
+
+
+def test_json_without_the_csvs_has_them_null(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.csv"
+    path.write_text("customer_id,date,amount\na,2024-01-01,10\n")
+    data = json.loads(runner.invoke(app, [str(path), "--json"]).stdout)
+    assert (data["clv_to_cac"], data["conversion"]) == (None, None)
+
+
+def test_a_bad_spend_file_is_a_plain_error(cdnow_csv: Path, tmp_path: Path) -> None:
+    spend = tmp_path / "spend.csv"
+    spend.write_text("month,spend\n1997-01,lots\n", encoding="utf-8")
+    result = runner.invoke(app, [*_args(cdnow_csv), "--marketing-spend", str(spend)])
+    assert result.exit_code == 2
+    assert "row 2, column 'spend': 'lots' is not a non-negative amount" in flat(result.output)

@@ -110,3 +110,34 @@ def test_every_kpi_is_zero_safe_on_an_empty_shop() -> None:
     assert kpis.clv_to_cac(no_orders, no_spend, average_clv=0.0).ratio == 0.0
     no_sessions = pl.DataFrame(schema={"day": pl.Date, "sessions": pl.Int64})
     assert kpis.conversion_rate(no_sessions, no_orders) == kpis.Conversion(0, 0, 0.0)
+
+
+def test_acquired_customer_value_is_margin_so_far_plus_predicted_clv() -> None:
+    spend = pl.DataFrame({"month": [date(2024, 1, 1)], "spend": [300.0]})
+    clv = pl.DataFrame(
+        {"customer_id": [1, 2, 3], "clv": [100.0, None, 500.0]},
+        schema={"customer_id": pl.Int64, "clv": pl.Float64},
+    )
+    # January's new customers are 1 (60 so far) and 2 (90, no prediction); 3 came in February
+    value = kpis.acquired_customer_value(orders(), spend, clv, margin=0.5)
+    assert value == kpis.AcquiredValue(
+        customers=2, realised=75.0, predicted=100.0, average_clv=87.5
+    )
+    cac = kpis.clv_to_cac(orders(), spend, average_clv=value.average_clv)
+    assert cac == kpis.ClvCac(300.0, 2, 150.0, 87.5, 87.5 / 150.0)
+
+
+def test_acquired_customer_value_without_new_customers_is_zero() -> None:
+    spend = pl.DataFrame({"month": [date(2023, 6, 1)], "spend": [300.0]})
+    clv = pl.DataFrame(schema={"customer_id": pl.Int64, "clv": pl.Float64})
+    assert kpis.acquired_customer_value(orders(), spend, clv, margin=1.0) == (
+        kpis.AcquiredValue(0, 0.0, 0.0, 0.0)
+    )
+
+
+def test_conversion_rate_from_daily_order_counts() -> None:
+    sessions = pl.DataFrame({"day": [date(2024, 2, 2), date(2024, 2, 3)], "sessions": [50, 30]})
+    counts = pl.DataFrame(
+        {"timestamp": [date(2024, 2, 2), date(2024, 2, 4)], "orders": [4, 9]}
+    )  # the 4th has no sessions: its orders do not count
+    assert kpis.conversion_rate(sessions, counts) == kpis.Conversion(80, 4, 0.05)

@@ -19,6 +19,7 @@ from trofast.config import get_settings
 from trofast.db import build_engine
 from trofast.migrate import upgrade
 from trofast.models import AnalyticsFit, CustomerMetric
+from trofast.models.insight import DailySessions, MarketingSpend
 
 
 @pytest.fixture
@@ -60,3 +61,49 @@ def test_refresh_refuses_an_unknown_unit_and_writes_nothing(database: Engine) ->
     assert "unknown unit 'fortnight'" in flat(result.output)
     with Session(database) as session:
         assert session.scalar(select(func.count()).select_from(AnalyticsFit)) == 0
+
+
+def test_inputs_stores_spend_and_sessions(database: Engine, tmp_path: Path) -> None:
+    spend, sessions = tmp_path / "spend.csv", tmp_path / "sessions.csv"
+    spend.write_text("month,spend\n2026-01,600.00\n2026-02,400.25\n", encoding="utf-8")
+    sessions.write_text("day,sessions\n2026-01-10,100\n", encoding="utf-8")
+
+    result = CliRunner().invoke(
+        app, ["analytics", "inputs", "--marketing-spend", str(spend), "--sessions", str(sessions)]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "stored 2 month(s) of marketing spend and 1 day(s) of sessions" in flat(result.output)
+    with Session(database) as session:
+        assert session.execute(select(MarketingSpend.spend_minor)).scalars().all() == [
+            60_000, 40_025,
+        ]  # fmt: skip
+        assert session.execute(select(DailySessions.sessions)).scalars().all() == [100]
+
+
+def test_inputs_refuses_a_bad_file_and_stores_neither(database: Engine, tmp_path: Path) -> None:
+    spend, sessions = tmp_path / "spend.csv", tmp_path / "sessions.csv"
+    spend.write_text("month,spend\n2026-01,600.00\n", encoding="utf-8")
+    sessions.write_text("day,visits\n2026-01-10,100\n", encoding="utf-8")
+
+    result = CliRunner().invoke(
+        app, ["analytics", "inputs", "--marketing-spend", str(spend), "--sessions", str(sessions)]
+    )
+
+    assert result.exit_code == 2
+    assert "sessions: the header has no column(s) sessions" in flat(result.output)
+    with Session(database) as session:
+        assert session.scalar(select(func.count()).select_from(MarketingSpend)) == 0
+
+
+def test_refresh_stores_the_inputs_in_its_unit_of_work(database: Engine, tmp_path: Path) -> None:
+    spend = tmp_path / "spend.csv"
+    spend.write_text("month,spend\n2026-01,10\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        app,
+        ["analytics", "refresh", "--at", "2026-02-28", "--marketing-spend", str(spend), "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["inputs"] == {"months": 1, "days": 0}
+    with Session(database) as session:
+        assert session.scalar(select(MarketingSpend.spend_minor)) == 1_000

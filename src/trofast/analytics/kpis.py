@@ -204,6 +204,46 @@ def csat(scores: Iterable[int], *, satisfied_from: int = 4, scale_max: int = 5) 
     )
 
 
+def _acquired(orders: pl.DataFrame, spend: pl.DataFrame) -> pl.DataFrame:
+    """``customer_id`` of the customers whose first order falls in a month of ``spend``."""
+    months = spend.select(month=_day(spend, "month").dt.truncate("1mo"))["month"].unique()
+    firsts = orders.group_by("customer_id").agg(first=_day(orders, "timestamp").min())
+    return firsts.filter(pl.col("first").dt.truncate("1mo").is_in(months.implode())).select(
+        "customer_id"
+    )
+
+
+@dataclass(frozen=True)
+class AcquiredValue:
+    customers: int  # acquired in the months of the spend file
+    realised: float  # margin x their net revenue so far
+    predicted: float  # their predicted CLV over the model's horizon
+    average_clv: float  # (realised + predicted) / customers
+
+
+def acquired_customer_value(
+    orders: FrameLike, marketing_spend: FrameLike, predicted_clv: FrameLike, *, margin: float
+) -> AcquiredValue:
+    """Lifetime value of the customers the spend acquired: what they have brought so far
+    (margin x net revenue) plus what they are predicted to bring.
+
+    ``predicted_clv`` has ``customer_id, clv``; a customer missing from it, or with a null
+    CLV, counts with what they brought so far only. The customers are those whose first order
+    falls in a month of ``marketing_spend``, as in `clv_to_cac`, so CLV and CAC describe the
+    same people.
+    """
+    ords = _frame(orders, ("customer_id", "timestamp", "amount"), "orders")
+    spend = _frame(marketing_spend, ("month",), "marketing spend")
+    clv = _frame(predicted_clv, ("customer_id", "clv"), "predicted CLV")
+    acquired = _acquired(ords, spend)
+    revenue = acquired.join(ords, on="customer_id", how="inner")["amount"].sum()
+    predicted = acquired.join(clv, on="customer_id", how="inner")["clv"].fill_nan(None).sum()
+    realised = margin * float(revenue)
+    total = realised + float(predicted)
+    return AcquiredValue(acquired.height, realised, float(predicted),
+                         _ratio(total, acquired.height))  # fmt: skip
+
+
 @dataclass(frozen=True)
 class ClvCac:
     marketing_spend: float
@@ -217,9 +257,7 @@ def clv_to_cac(orders: FrameLike, marketing_spend: FrameLike, *, average_clv: fl
     """CLV:CAC with CAC = spend in the months given / customers acquired in those months."""
     ords = _frame(orders, ("customer_id", "timestamp"), "orders")
     spend = _frame(marketing_spend, ("month", "spend"), "marketing spend")
-    months = spend.select(month=_day(spend, "month").dt.truncate("1mo"))["month"].unique()
-    firsts = ords.group_by("customer_id").agg(first=_day(ords, "timestamp").min())
-    new = firsts.filter(pl.col("first").dt.truncate("1mo").is_in(months.implode())).height
+    new = _acquired(ords, spend).height
     total = float(spend["spend"].sum())
     cac = _ratio(total, new)
     return ClvCac(total, new, cac, average_clv, _ratio(average_clv, cac))
@@ -233,10 +271,16 @@ class Conversion:
 
 
 def conversion_rate(sessions: FrameLike, orders: FrameLike) -> Conversion:
-    """Orders per session over the days the sessions file covers."""
+    """Orders per session over the days the sessions file covers.
+
+    ``orders`` is one row per order (``timestamp``), or one row per day with the day's count
+    in an ``orders`` column. Count every order the sessions could have led to, guest orders
+    included: the sessions are every visitor's.
+    """
     sess = _frame(sessions, ("day", "sessions"), "sessions")
     ords = _frame(orders, ("timestamp",), "orders")
     days = sess.select(day=_day(sess, "day"))["day"]
-    n_orders = ords.filter(_day(ords, "timestamp").is_in(days.implode())).height
+    on_days = ords.filter(_day(ords, "timestamp").is_in(days.implode()))
+    n_orders = int(on_days["orders"].sum()) if "orders" in ords.columns else on_days.height
     n_sessions = int(sess["sessions"].sum())
     return Conversion(n_sessions, n_orders, _ratio(n_orders, n_sessions))

@@ -10,11 +10,12 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import polars as pl
 
+from trofast.analytics import kpis
 from trofast.analytics.bgnbd import BetaGeoModel
 from trofast.analytics.clv import ClvSettings, predict_customers, total_clv_interval
 from trofast.analytics.cohorts import RepeatMetrics, cohort_table, repeat_metrics
@@ -46,6 +47,8 @@ class AnalysisReport:
     clv_total: float | None = None
     clv_total_interval: tuple[float, float] | None = None
     holdout: dict[str, float] | None = None
+    clv_to_cac: dict[str, float] | None = None
+    conversion: dict[str, float] | None = None
     problems: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -65,6 +68,8 @@ class AnalysisReport:
             "models": models,
             "clv": None,
             "holdout": self.holdout,
+            "clv_to_cac": self.clv_to_cac,
+            "conversion": self.conversion,
             "problems": self.problems,
         }
         if self.predictions is not None and "clv" in self.predictions.columns:
@@ -100,14 +105,18 @@ def analyze_orders(
     model: ModelName = "bgnbd",
     clv: ClvSettings | None = None,
     churn_days: int = 180,
+    marketing_spend: pl.DataFrame | None = None,
+    sessions: pl.DataFrame | None = None,
 ) -> AnalysisReport:
     """Run RFM, cohorts, repeat metrics, the purchase and spend models, predictions and CLV.
 
     ``orders`` has ``customer_id, timestamp (date), amount`` with one row per order. When
     ``calibration_end`` is before the last order, the later orders are the holdout: the report
-    then compares the forecast with what happened.
+    then compares the forecast with what happened. With ``marketing_spend`` (``month,
+    spend``) the report adds CLV:CAC, with ``sessions`` (``day, sessions``) the conversion
+    rate (`trofast.analytics.kpis`; files read by `trofast.analytics.inputs`).
     """
-    days = unit_days(unit)
+    unit_days(unit)  # refuses an unknown unit before any work
     last = orders["timestamp"].max() if orders.height else None
     first = orders["timestamp"].min() if orders.height else None
     end = calibration_end or (last if isinstance(last, date) else date.today())  # noqa: DTZ011
@@ -132,13 +141,32 @@ def analyze_orders(
         observation_end=last if has_holdout and isinstance(last, date) else None,
     )
     report.summary = summary
+    if sessions is not None:
+        report.conversion = asdict(kpis.conversion_rate(sessions, orders))
+    _fit_and_predict(report, calib_orders, model, clv, marketing_spend)
+    return report
+
+
+def _fit_and_predict(
+    report: AnalysisReport,
+    calib_orders: pl.DataFrame,
+    model: ModelName,
+    clv: ClvSettings | None,
+    marketing_spend: pl.DataFrame | None,
+) -> None:
+    summary, unit, end = report.summary, cast(Unit, report.unit), report.calibration_end
+    days = unit_days(unit)
+    last = report.last_order
+    has_holdout = last is not None and last > end
     x, t_x, big_t = summary["frequency"], summary["recency"], summary["T"]
     try:
         cls = BetaGeoModel if model == "bgnbd" else ParetoNBDModel
         report.transaction_model = cls(unit=unit).fit(x, t_x, big_t)
     except AnalyticsError as exc:
         report.problems.append(f"purchase model: {exc.message}")
-        return report
+        if marketing_spend is not None:
+            report.problems.append("CLV:CAC: left out, there is no predicted CLV")
+        return
     try:
         report.spend_model = GammaGammaModel(unit=unit).fit(x, summary["monetary_value"])
     except AnalyticsError as exc:
@@ -151,7 +179,9 @@ def analyze_orders(
     if report.spend_model is not None:
         report.clv_total = float(report.predictions["clv"].sum())
         _clv_interval(report, tx, report.spend_model, summary, settings)
-    if has_holdout and isinstance(last, date):
+    if marketing_spend is not None:
+        _clv_to_cac(report, calib_orders, marketing_spend, settings)
+    if has_holdout and last is not None:
         horizon = (last - end).days / days
         forecast = float(tx.conditional_expected_purchases(horizon, x, t_x, big_t).sum())
         actual = float(summary["frequency_holdout"].sum())
@@ -161,7 +191,30 @@ def analyze_orders(
             "actual_repeat_purchases": actual,
             "error": (forecast - actual) / actual if actual else 0.0,
         }
-    return report
+
+
+def _clv_to_cac(
+    report: AnalysisReport,
+    calib_orders: pl.DataFrame,
+    marketing_spend: pl.DataFrame,
+    settings: ClvSettings,
+) -> None:
+    """CLV:CAC for the customers acquired in the spend months, their CLV being their margin
+    to the calibration end plus their predicted CLV."""
+    if report.predictions is None or "clv" not in report.predictions.columns:
+        report.problems.append("CLV:CAC: left out, there is no predicted CLV")
+        return
+    value = kpis.acquired_customer_value(
+        calib_orders, marketing_spend, report.predictions.select("customer_id", "clv"),
+        margin=settings.margin,
+    )  # fmt: skip
+    cac = kpis.clv_to_cac(calib_orders, marketing_spend, average_clv=value.average_clv)
+    report.clv_to_cac = {
+        **asdict(cac),
+        "realised_value": value.realised,
+        "predicted_clv": value.predicted,
+        "clv_months": settings.months,
+    }
 
 
 def _clv_interval(

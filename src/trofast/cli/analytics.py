@@ -1,18 +1,31 @@
-"""`trofast analytics`: recompute the per-customer metrics from the orders in the database."""
+"""`trofast analytics`: recompute the per-customer metrics from the orders in the database, and
+store the merchant's marketing spend and sessions for the KPIs."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
 from datetime import date
+from pathlib import Path
 
 import typer
+from sqlalchemy.orm import Session
 
 from trofast.analytics.errors import AnalyticsError, InvalidInput
 from trofast.cli.context import console, engine_scope, err_console, session_scope
+from trofast.config import get_settings
 from trofast.insight.refresh import THIN_DATA_REPEAT_BUYERS, RefreshOptions, RefreshResult, refresh
+from trofast.insight.service import InputsStored, store_inputs
+from trofast.kit.time import utc_now
 
 app = typer.Typer(help="Customer analytics on the shop's database.", no_args_is_help=True)
+
+_SPEND_OPTION = typer.Option(
+    None, "--marketing-spend", help="CSV of marketing spend per month: month,spend (YYYY-MM)."
+)
+_SESSIONS_OPTION = typer.Option(
+    None, "--sessions", help="CSV of storefront sessions per day: day,sessions (YYYY-MM-DD)."
+)
 
 
 def _print(result: RefreshResult) -> None:
@@ -51,10 +64,13 @@ def refresh_command(
     margin: float = typer.Option(1.0, help="Profit margin applied to spend in CLV (0-1)."),
     discount_rate: float = typer.Option(0.01, help="Monthly discount rate of CLV."),
     months: int = typer.Option(12, help="CLV horizon in months."),
+    marketing_spend: Path | None = _SPEND_OPTION,
+    sessions: Path | None = _SESSIONS_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Write RFM, P(alive), expected orders, next order date, CLV and churn risk per customer
-    to `customer_metrics`, and the fitted parameters to `analytics_fits`."""
+    to `customer_metrics`, and the fitted parameters to `analytics_fits`; with
+    --marketing-spend / --sessions, store those CSVs first (as `trofast analytics inputs`)."""
     try:
         if unit not in ("day", "week", "month"):
             raise InvalidInput(f"unknown unit {unit!r}: use day, week or month")
@@ -69,12 +85,59 @@ def refresh_command(
             margin=margin,
             monthly_discount_rate=discount_rate,
         )
+        spend_text, sessions_text = _read(marketing_spend), _read(sessions)
         with engine_scope() as engine, session_scope(engine) as session:
+            stored = _store(session, spend_text, sessions_text)
             result = refresh(session, options)
     except (AnalyticsError, ValueError) as exc:
         err_console.print(f"[red]error:[/red] {getattr(exc, 'message', exc)}")
         raise typer.Exit(code=2) from exc
     if as_json:
-        typer.echo(json.dumps(asdict(result), indent=2, default=str))
+        typer.echo(json.dumps({**asdict(result), "inputs": asdict(stored)}, indent=2, default=str))
     else:
+        _print_stored(stored)
         _print(result)
+
+
+def _read(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InvalidInput(f"no such file: {path}") from None
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{path} is not UTF-8 text (byte {exc.start})") from None
+
+
+def _store(session: Session, spend: str | None, sessions: str | None) -> InputsStored:
+    if spend is None and sessions is None:
+        return InputsStored(0, 0)
+    return store_inputs(session, marketing_spend=spend, sessions=sessions,
+                        currency=get_settings().currency, now=utc_now())  # fmt: skip
+
+
+def _print_stored(stored: InputsStored) -> None:
+    if stored.months or stored.days:
+        console.print(f"stored {stored.months} month(s) of marketing spend and "
+                      f"{stored.days} day(s) of sessions")  # fmt: skip
+
+
+@app.command("inputs")
+def inputs_command(
+    marketing_spend: Path | None = _SPEND_OPTION,
+    sessions: Path | None = _SESSIONS_OPTION,
+) -> None:
+    """Store the merchant's marketing spend per month and sessions per day (CSV files) for
+    CLV:CAC and the conversion rate of `GET /v1/analytics/kpis`. A month or day already
+    stored is replaced; the others are kept. Nothing is stored if either file is bad."""
+    try:
+        if marketing_spend is None and sessions is None:
+            raise InvalidInput("give --marketing-spend FILE, --sessions FILE or both")
+        spend_text, sessions_text = _read(marketing_spend), _read(sessions)
+        with engine_scope() as engine, session_scope(engine) as session:
+            stored = _store(session, spend_text, sessions_text)
+    except AnalyticsError as exc:
+        err_console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(code=2) from exc
+    _print_stored(stored)

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from trofast.analytics.clv import ClvSettings
 from trofast.analytics.errors import AnalyticsError, InvalidInput
+from trofast.analytics.inputs import read_marketing_spend, read_sessions
 from trofast.analytics.report import AnalysisReport, ModelName, analyze_orders
 from trofast.analytics.summary import Unit, unit_days
 
@@ -29,6 +30,15 @@ def _read(path: Path, separator: str) -> pl.DataFrame:
     if path.suffix.lower() in {".parquet", ".pq"}:
         return pl.read_parquet(path)
     return pl.read_csv(path, separator=separator, infer_schema_length=10_000)
+
+
+def _text(path: Path) -> str:
+    if not path.is_file():
+        raise InvalidInput(f"no such file: {path}")
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{path} is not UTF-8 text (byte {exc.start})") from None
 
 
 def _iso_date(e: pl.Expr) -> pl.Expr:
@@ -139,6 +149,17 @@ def _print_report(report: AnalysisReport) -> None:
         span = f" (90% interval {interval[0]:,.0f} – {interval[1]:,.0f})" if interval else ""
         console.print(f"Predicted 12-month CLV: total {clv['total']:,.0f}{span}, "
                       f"mean {clv['mean']:,.2f}, median {clv['median']:,.2f}")  # fmt: skip
+    if report.clv_to_cac:
+        c = report.clv_to_cac
+        console.print(
+            f"CLV:CAC {c['ratio']:.2f}: {c['new_customers']:,} customers acquired for "
+            f"{c['marketing_spend']:,.0f} (CAC {c['cac']:,.2f}), average CLV "
+            f"{c['average_clv']:,.2f} (value so far plus {c['clv_months']} months predicted)"
+        )
+    if report.conversion:
+        v = report.conversion
+        console.print(f"Conversion {v['rate']:.2%}: {v['orders']:,} orders in "
+                      f"{v['sessions']:,} sessions")  # fmt: skip
     if report.holdout:
         h = report.holdout
         console.print(
@@ -169,6 +190,12 @@ def analyze(
     margin: float = typer.Option(1.0, help="Profit margin applied to spend in CLV (0-1)."),
     discount_rate: float = typer.Option(0.01, help="Monthly discount rate of CLV."),
     months: int = typer.Option(12, help="CLV horizon in months."),
+    marketing_spend: Path | None = typer.Option(
+        None, "--marketing-spend", help="CSV month,spend (YYYY-MM) for CAC and CLV:CAC."
+    ),
+    sessions: Path | None = typer.Option(
+        None, "--sessions", help="CSV day,sessions (YYYY-MM-DD) for the conversion rate."
+    ),
     html: Path | None = typer.Option(None, "--html", help="Write an HTML report with charts."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON for scripts."),
 ) -> None:
@@ -186,8 +213,10 @@ def analyze(
         model_t: ModelName = model  # type: ignore[assignment]
         settings = ClvSettings(months=months, margin=margin, monthly_discount_rate=discount_rate,
                                periods_per_month=365.25 / 12 / unit_days(unit))  # fmt: skip
+        spend = None if marketing_spend is None else read_marketing_spend(_text(marketing_spend))
+        visits = None if sessions is None else read_sessions(_text(sessions))
         report = analyze_orders(orders, calibration_end=end, unit=unit_t, model=model_t,
-                                clv=settings)  # fmt: skip
+                                clv=settings, marketing_spend=spend, sessions=visits)  # fmt: skip
     except (AnalyticsError, ValueError, pl.exceptions.PolarsError) as exc:
         err_console.print(f"[red]error:[/red] {getattr(exc, 'message', exc)}")
         raise typer.Exit(code=2) from exc

@@ -1,4 +1,5 @@
-"""`/v1/analytics`: RFM, cohorts, programme KPIs and per-customer predictions (admin key)."""
+"""`/v1/analytics`: RFM, cohorts, programme KPIs and per-customer predictions, and the merchant's
+marketing spend and sessions behind CLV:CAC and conversion (admin key)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,22 @@ from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from trofast.analytics.cohorts import RepeatMetrics
+from trofast.analytics.inputs import InvalidCsv
 from trofast.auth.dependencies import AUTH_RESPONSES, AdminKey
 from trofast.deps import SessionDep, SettingsDep
+from trofast.ingest.http import read_body
 from trofast.insight import service
 from trofast.insight.schemas import (
+    ClvCacOut,
     CohortsOut,
+    ConversionOut,
+    DataStatusOut,
     GroupOut,
+    InputsStoredOut,
     KpisOut,
     MembershipOut,
     ParticipationOut,
@@ -23,6 +31,8 @@ from trofast.insight.schemas import (
     RefreshOut,
     RepeatOut,
     RfmOut,
+    SurveyOut,
+    UnavailableOut,
 )
 from trofast.kit.time import utc_now
 from trofast.program import service as program_service
@@ -100,7 +110,7 @@ def get_cohorts(
     "/kpis",
     response_model=KpisOut,
     responses={**AUTH_RESPONSES, **_INVALID},
-    summary="Programme KPIs: membership, participation, points liability and breakage",
+    summary="Programme KPIs: membership, points, members vs non-members, CLV:CAC, conversion",
 )
 def get_kpis(
     session: SessionDep,
@@ -124,6 +134,7 @@ def get_kpis(
         at=view.at,
         window_days=view.window_days,
         point_value_minor=view.point_value_minor,
+        data=DataStatusOut(**asdict(view.data)),
         repeat=_repeat(view.repeat),
         membership=MembershipOut(
             customers=m.customers,
@@ -156,7 +167,97 @@ def get_kpis(
             )
             for g in view.groups
         ],
+        nps=None if view.nps is None else SurveyOut(**asdict(view.nps)),
+        csat=None if view.csat is None else SurveyOut(**asdict(view.csat)),
+        clv_to_cac=_clv_cac(view.clv_to_cac),
+        conversion=None
+        if view.conversion is None
+        else ConversionOut(days=view.conversion.days, **asdict(view.conversion.conversion)),
+        unavailable=[UnavailableOut(**asdict(u)) for u in view.unavailable],
     )
+
+
+def _clv_cac(view: service.CacOverview | None) -> ClvCacOut | None:
+    if view is None:
+        return None
+    return ClvCacOut(
+        months=view.months,
+        marketing_spend_minor=round(view.cac.marketing_spend),
+        new_customers=view.cac.new_customers,
+        cac_minor=view.cac.cac,
+        realised_value_minor=round(view.value.realised),
+        predicted_clv_minor=round(view.value.predicted),
+        average_clv_minor=view.value.average_clv,
+        ratio=view.cac.ratio,
+        refresh_id=view.fit_id,
+        clv_months=view.clv_months,
+    )
+
+
+_CSV_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **AUTH_RESPONSES,
+    400: {"description": "client_disconnected"},
+    413: {"description": "payload_too_large"},
+    422: {"description": "invalid_csv: `detail` names the row, column and value"},
+}
+
+
+def _csv_body(example: str) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"text/csv": {"schema": {"type": "string"}, "example": example}},
+        }
+    }
+
+
+async def _read_csv(request: Request, limit: int) -> str:
+    body = await read_body(request, limit)
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidCsv(
+            f"the file is not UTF-8 text (byte {exc.start})",
+            detail={"row": None, "column": None, "value": None},
+        ) from None
+
+
+@router.put(
+    "/marketing-spend",
+    response_model=InputsStoredOut,
+    responses=_CSV_RESPONSES,
+    openapi_extra=_csv_body("month,spend\n2026-01,12500.00\n2026-02,9800.50\n"),
+    summary="Store marketing spend per month (CSV: month,spend) for CAC and CLV:CAC",
+)
+async def put_marketing_spend(
+    request: Request, session: SessionDep, settings: SettingsDep, _key: AdminKey
+) -> InputsStoredOut:
+    """A month in the file replaces the stored one; months not in it are kept. Amounts are in
+    the shop's currency (major units, e.g. `1234.50`)."""
+    text = await _read_csv(request, settings.max_body_bytes)
+    stored = await run_in_threadpool(
+        service.store_inputs, session, marketing_spend=text, currency=settings.currency,
+        now=utc_now(),
+    )  # fmt: skip
+    return InputsStoredOut(**asdict(stored))
+
+
+@router.put(
+    "/sessions",
+    response_model=InputsStoredOut,
+    responses=_CSV_RESPONSES,
+    openapi_extra=_csv_body("day,sessions\n2026-01-01,412\n2026-01-02,388\n"),
+    summary="Store storefront sessions per day (CSV: day,sessions) for the conversion rate",
+)
+async def put_sessions(
+    request: Request, session: SessionDep, settings: SettingsDep, _key: AdminKey
+) -> InputsStoredOut:
+    """A day in the file replaces the stored one; days not in it are kept."""
+    text = await _read_csv(request, settings.max_body_bytes)
+    stored = await run_in_threadpool(
+        service.store_inputs, session, sessions=text, currency=settings.currency, now=utc_now()
+    )
+    return InputsStoredOut(**asdict(stored))
 
 
 @router.get(

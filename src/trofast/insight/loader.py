@@ -1,4 +1,5 @@
-"""The columnar read side: order history, customers and ledger movements as Polars frames.
+"""The columnar read side: orders, customers, ledger movements, the merchant's marketing spend
+and sessions, and the last refresh's CLV, as Polars frames.
 
 All SQL that feeds the pure `trofast.analytics` library lives here. Orders are the big one
 (a shop can have tens of millions), so on PostgreSQL they come through one
@@ -25,16 +26,18 @@ import polars as pl
 import psycopg
 from numpy.typing import NDArray
 from psycopg import sql
-from sqlalchemy import case, func, select
+from sqlalchemy import Date, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from trofast.models import (
     Customer,
+    CustomerMetric,
     LedgerAccount,
     LedgerPosting,
     LedgerTransaction,
     Order,
 )
+from trofast.models.insight import DailySessions, MarketingSpend
 
 ORDER_SCHEMA = {"customer_id": pl.Int64, "timestamp": pl.Date, "amount": pl.Int64}
 
@@ -200,4 +203,74 @@ def load_ledger(session: Session, *, until: date | None = None) -> pl.DataFrame:
             "kind": pl.String,
             "points": pl.Int64,
         },
+    )
+
+
+def load_order_counts(session: Session, days: list[date]) -> pl.DataFrame:
+    """``timestamp`` (Date, UTC day) and ``orders`` (Int64) for each of ``days`` with orders.
+
+    For the conversion rate, so every real, not cancelled order counts, guest orders
+    (no customer) included: the sessions it is divided by are every visitor's.
+    """
+    if not days:
+        return pl.DataFrame(schema={"timestamp": pl.Date, "orders": pl.Int64})
+    if session.get_bind().dialect.name == "postgresql":
+        day: Any = cast(func.timezone("UTC", Order.placed_at), Date)
+    else:
+        day = func.date(Order.placed_at)  # naive UTC text -> 'YYYY-MM-DD'
+    stmt = (
+        select(day, func.count())
+        .where(
+            Order.placed_at >= datetime.combine(min(days), time(), tzinfo=UTC),
+            Order.placed_at < _before_day_after(max(days)),
+            Order.snapshot_at.is_not(None),
+            Order.status != "cancelled",
+        )
+        .group_by(day)
+    )
+    rows = session.execute(stmt).all()
+    return pl.DataFrame(
+        {
+            "timestamp": [r[0] if isinstance(r[0], date) else date.fromisoformat(r[0])
+                          for r in rows],
+            "orders": [r[1] for r in rows],
+        },
+        schema={"timestamp": pl.Date, "orders": pl.Int64},
+    )  # fmt: skip
+
+
+def load_marketing_spend(session: Session, *, until: date) -> pl.DataFrame:
+    """``month`` (Date) and ``spend`` (Int64, minor units) for the months up to ``until``."""
+    stmt = (
+        select(MarketingSpend.month, MarketingSpend.spend_minor)
+        .where(MarketingSpend.month <= until)
+        .order_by(MarketingSpend.month)
+    )
+    rows = session.execute(stmt).all()
+    return pl.DataFrame(
+        {"month": [r[0] for r in rows], "spend": [r[1] for r in rows]},
+        schema={"month": pl.Date, "spend": pl.Int64},
+    )
+
+
+def load_sessions(session: Session, *, until: date) -> pl.DataFrame:
+    """``day`` (Date) and ``sessions`` (Int64) for the days up to ``until``."""
+    stmt = (
+        select(DailySessions.day, DailySessions.sessions)
+        .where(DailySessions.day <= until)
+        .order_by(DailySessions.day)
+    )
+    rows = session.execute(stmt).all()
+    return pl.DataFrame(
+        {"day": [r[0] for r in rows], "sessions": [r[1] for r in rows]},
+        schema={"day": pl.Date, "sessions": pl.Int64},
+    )
+
+
+def load_predicted_clv(session: Session) -> pl.DataFrame:
+    """``customer_id, clv`` (minor units, null where not predicted) from the last refresh."""
+    rows = session.execute(select(CustomerMetric.customer_id, CustomerMetric.clv_minor)).all()
+    return pl.DataFrame(
+        {"customer_id": [r[0] for r in rows], "clv": [r[1] for r in rows]},
+        schema={"customer_id": pl.Int64, "clv": pl.Int64},
     )

@@ -1,16 +1,20 @@
-"""SQL on the tables the refresh writes: `analytics_fits` and `customer_metrics`."""
+"""SQL on the tables analytics writes: `analytics_fits` and `customer_metrics` (the refresh),
+`marketing_spend` and `daily_sessions` (the merchant's CSVs)."""
 
 from __future__ import annotations
 
 import io
-from typing import Any
+from datetime import date, datetime
+from typing import Any, cast
 
 import polars as pl
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import Table, delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from trofast.insight.loader import psycopg_connection
+from trofast.kit.sql import insert_for
 from trofast.models import AnalyticsFit, CustomerMetric
+from trofast.models.insight import DailySessions, MarketingSpend
 
 METRIC_COLUMNS = (
     "customer_id",
@@ -34,6 +38,8 @@ METRIC_COLUMNS = (
     "clv_upper_minor",
 )
 _COPY_CHUNK = 8 * 1024 * 1024
+_SPEND = cast(Table, MarketingSpend.__table__)
+_SESSIONS = cast(Table, DailySessions.__table__)
 
 
 def insert_fit(session: Session, values: dict[str, Any]) -> AnalyticsFit:
@@ -76,3 +82,31 @@ def latest_fit(session: Session) -> AnalyticsFit | None:
 
 def metric(session: Session, customer_id: int) -> CustomerMetric | None:
     return session.get(CustomerMetric, customer_id)
+
+
+def upsert_marketing_spend(
+    session: Session, rows: list[tuple[date, int]], *, loaded_at: datetime
+) -> None:
+    """Store ``(month, spend_minor)`` rows; a stored month is replaced, others are kept."""
+    if not rows:
+        return
+    stmt = insert_for(session.get_bind().dialect.name, _SPEND)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["month"],
+        set_={"spend_minor": stmt.excluded.spend_minor, "loaded_at": stmt.excluded.loaded_at},
+    )
+    values = [{"month": m, "spend_minor": s, "loaded_at": loaded_at} for m, s in rows]
+    session.execute(stmt, values)
+
+
+def upsert_sessions(session: Session, rows: list[tuple[date, int]], *, loaded_at: datetime) -> None:
+    """Store ``(day, sessions)`` rows; a stored day is replaced, others are kept."""
+    if not rows:
+        return
+    stmt = insert_for(session.get_bind().dialect.name, _SESSIONS)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["day"],
+        set_={"sessions": stmt.excluded.sessions, "loaded_at": stmt.excluded.loaded_at},
+    )
+    values = [{"day": d, "sessions": n, "loaded_at": loaded_at} for d, n in rows]
+    session.execute(stmt, values)

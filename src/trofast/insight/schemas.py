@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -104,15 +104,78 @@ class GroupOut(BaseModel):
     retention: float
 
 
+class DataStatusOut(BaseModel):
+    """How much the figures rest on: ``no_orders`` (every ratio is 0), ``thin`` (fewer
+    repeat buyers than the refresh needs to predict) or ``ok``."""
+
+    status: Literal["no_orders", "thin", "ok"]
+    customers: int
+    repeat_customers: int
+    message: str | None
+
+
+class SurveyOut(BaseModel):
+    responses: int
+    score: float
+
+
+class ClvCacOut(BaseModel):
+    """CAC = the spend of the stored months up to ``at`` / the customers whose first order fell
+    in those months; their CLV = margin x their net revenue so far + their predicted CLV over
+    ``clv_months`` from refresh ``refresh_id``."""
+
+    months: int
+    marketing_spend_minor: int
+    new_customers: int
+    cac_minor: float
+    realised_value_minor: int
+    predicted_clv_minor: int
+    average_clv_minor: float
+    ratio: float
+    refresh_id: int
+    clv_months: int
+
+
+class ConversionOut(BaseModel):
+    """Orders (guest orders included) per session over the stored days up to ``at``."""
+
+    days: int
+    sessions: int
+    orders: int
+    rate: float
+
+
+class UnavailableOut(BaseModel):
+    """A KPI left null, and why: ``surveys_not_recorded``, ``no_marketing_spend``,
+    ``clv_not_predicted`` or ``no_sessions``."""
+
+    kpi: str
+    code: str
+    detail: str
+
+
 class KpisOut(BaseModel):
     at: date
     window_days: int
     point_value_minor: float
+    data: DataStatusOut
     repeat: RepeatOut
     membership: MembershipOut
     participation: ParticipationOut
     points: PointsOut
     members_vs_non_members: list[GroupOut]
+    nps: SurveyOut | None
+    csat: SurveyOut | None
+    clv_to_cac: ClvCacOut | None
+    conversion: ConversionOut | None
+    unavailable: list[UnavailableOut]
+
+
+class InputsStoredOut(BaseModel):
+    """Rows stored from the file: months of marketing spend or days of sessions."""
+
+    months: int
+    days: int
 
 
 class RefreshOut(BaseModel):

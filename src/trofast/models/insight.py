@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Float, SmallInteger, String, Text
+from sqlalchemy import Boolean, CheckConstraint, Date, Float, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trofast.kit.base import Base, BigId, JSONType, UTCDateTime
@@ -81,3 +81,31 @@ class CustomerMetric(Base):
     clv_minor: Mapped[int | None]
     clv_lower_minor: Mapped[int | None]
     clv_upper_minor: Mapped[int | None]
+
+
+class MarketingSpend(Base):
+    """The merchant's marketing spend in one calendar month, for CAC and CLV:CAC.
+
+    Loaded from the merchant's CSV (`trofast analytics inputs`, `PUT
+    /v1/analytics/marketing-spend`): a month in a new file replaces the stored one, months
+    not in it are kept. `month` is the first day of the month.
+    """
+
+    __tablename__ = "marketing_spend"
+    __table_args__ = (CheckConstraint("spend_minor >= 0", name="spend_not_negative"),)
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    spend_minor: Mapped[int]
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DailySessions(Base):
+    """Storefront sessions (visits) on one UTC day, for the conversion rate; loaded like
+    `MarketingSpend`."""
+
+    __tablename__ = "daily_sessions"
+    __table_args__ = (CheckConstraint("sessions >= 0", name="sessions_not_negative"),)
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    sessions: Mapped[int]
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
