@@ -3,6 +3,7 @@
 One person across channels: a web account (`external` id scoped to its source), a normalised
 e-mail, an E.164 phone and a loyalty card number all point at one customer. The first key
 found wins in the order external > card > email > phone; keys not yet known are attached.
+When the keys name two customers, `customer.merge` joins them or records them for review.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from trofast.customer import repository
+from trofast.customer import merge, repository
 from trofast.customer.repository import IdentityKey
 from trofast.ingest.schemas import CustomerIn
 from trofast.kit.time import utc_now
@@ -54,6 +55,8 @@ def resolve(session: Session, source: str, customer: CustomerIn, seen_at: dateti
         return None
     now = utc_now()
     found = repository.identities_for(session, keys)
+    if len(set(found.values())) > 1:
+        found = merge.settle(session, keys, found, now)
     if found:
         customer_id = _best(found)
         for key in keys:
@@ -66,6 +69,10 @@ def resolve(session: Session, source: str, customer: CustomerIn, seen_at: dateti
         lost = [k for k in keys if not repository.claim_identity(session, k, customer_id, now)]
         if lost:
             holders = repository.identities_for(session, lost)
+            if len(set(holders.values())) > 1:
+                # Two concurrent first sightings of this person's keys, each by another
+                # customer: they are one person, as if the keys had arrived together.
+                holders = merge.settle(session, lost, holders, now)
             winner = _best(holders)
             repository.move_identities(session, customer_id, winner)
             repository.delete_customer(session, customer_id)

@@ -4,11 +4,35 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_, update
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, select, tuple_, union, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from trofast.kit.sql import insert_ignore
-from trofast.models import Consent, Customer, CustomerIdentity, Order
+from trofast.models import (
+    Checkout,
+    Consent,
+    Coupon,
+    CouponCustomerUse,
+    CouponRedemption,
+    Customer,
+    CustomerIdentity,
+    CustomerMerge,
+    LedgerAccount,
+    LedgerLot,
+    LedgerTransaction,
+    MemberTier,
+    Order,
+    OrderEarning,
+    PointsPayment,
+    ProductView,
+    ReceiptClaim,
+    Referral,
+    ReferralCode,
+    ReferralWeek,
+    RewardMemberUse,
+    RewardRedemption,
+    TierChange,
+)
 
 IdentityKey = tuple[str, str, str]  # (kind, source, value)
 
@@ -156,3 +180,133 @@ def search(
             )
         )
     return list(session.scalars(query))
+
+
+# Every column that points at a customer is in exactly one of the three lists below (a test
+# walks the metadata): a new table must decide whether a merge moves its rows or blocks it.
+
+# Loyalty history: a customer with a row here is never absorbed by a merge. The ledger names
+# its accounts after the customer id and hashes the id into every request, and lots,
+# reversals, tiers and limits hang off those rows: moving them would rewrite history.
+LOYALTY_COLUMNS: tuple[InstrumentedAttribute[Any], ...] = (
+    LedgerAccount.customer_id,
+    LedgerTransaction.customer_id,
+    LedgerLot.customer_id,
+    MemberTier.customer_id,
+    TierChange.customer_id,
+    OrderEarning.customer_id,
+    RewardRedemption.customer_id,
+    RewardMemberUse.customer_id,
+    PointsPayment.customer_id,
+    ReferralCode.customer_id,
+    Referral.referrer_id,
+    Referral.friend_id,
+    ReferralWeek.referrer_id,
+    ReceiptClaim.customer_id,
+)
+# Commerce facts: they move to the survivor as they are.
+MOVED_COLUMNS: tuple[InstrumentedAttribute[Any], ...] = (
+    CustomerIdentity.customer_id,
+    Consent.customer_id,
+    Order.customer_id,
+    Checkout.customer_id,
+    ProductView.customer_id,
+    CouponRedemption.customer_id,
+    Coupon.owner_customer_id,
+)
+# Counters keyed by customer: the absorbed customer's count is added to the survivor's.
+SUMMED_COLUMNS: tuple[InstrumentedAttribute[Any], ...] = (CouponCustomerUse.customer_id,)
+
+
+def lock_customers(session: Session, ids: Iterable[int]) -> list[int]:
+    """Lock the customers that still exist, in primary-key order; their ids.
+
+    FOR UPDATE (not NO KEY UPDATE) because one of them may be deleted: it also waits for
+    every transaction that is inserting a row referencing them (those hold KEY SHARE), so
+    what is read after this sees their rows. On SQLite BEGIN IMMEDIATE serialised writers.
+    """
+    return list(
+        session.scalars(
+            select(Customer.id)
+            .where(Customer.id.in_(sorted(set(ids))))
+            .order_by(Customer.id)
+            .with_for_update()
+        )
+    )
+
+
+def loyalty_holders(session: Session, ids: Iterable[int]) -> set[int]:
+    """Of these customers, those enrolled or with any loyalty history (one round trip)."""
+    wanted = sorted(set(ids))
+    selects = [select(Customer.id).where(Customer.id.in_(wanted), Customer.is_member.is_(True))]
+    selects += [select(column).where(column.in_(wanted)) for column in LOYALTY_COLUMNS]
+    return set(session.scalars(union(*selects)))
+
+
+def move_customer_rows(session: Session, from_id: int, to_id: int) -> dict[str, int]:
+    """Give the survivor every commerce row of the absorbed customer; rows moved per table."""
+    moved: dict[str, int] = {}
+    for column in MOVED_COLUMNS:
+        result = session.execute(
+            update(column.class_).where(column == from_id).values({column.key: to_id})
+        )
+        moved[column.class_.__tablename__] = int(result.rowcount)  # type: ignore[attr-defined]
+    moved[CouponCustomerUse.__tablename__] = _sum_coupon_uses(session, from_id, to_id)
+    return moved
+
+
+def _sum_coupon_uses(session: Session, from_id: int, to_id: int) -> int:
+    rows = list(
+        session.scalars(select(CouponCustomerUse).where(CouponCustomerUse.customer_id == from_id))
+    )
+    for row in rows:
+        added = session.execute(
+            update(CouponCustomerUse)
+            .where(
+                CouponCustomerUse.coupon_id == row.coupon_id,
+                CouponCustomerUse.customer_id == to_id,
+            )
+            .values(uses=CouponCustomerUse.uses + row.uses)
+        )
+        if added.rowcount == 0:  # type: ignore[attr-defined]
+            session.add(
+                CouponCustomerUse(coupon_id=row.coupon_id, customer_id=to_id, uses=row.uses)
+            )
+        session.delete(row)
+    session.flush()
+    return len(rows)
+
+
+def record_merge(session: Session, values: dict[str, Any]) -> bool:
+    """Record a merge or candidate once per pair; False when the pair was recorded before."""
+    inserted = insert_ignore(
+        session,
+        CustomerMerge.__table__,  # type: ignore[arg-type]
+        values,
+        conflict=["survivor_id", "absorbed_id"],
+        returning=CustomerMerge.id,
+    )
+    return inserted is not None
+
+
+def merged_into(session: Session, customer_id: int) -> int | None:
+    """The customer this one was merged into, if it was."""
+    return session.scalar(
+        select(CustomerMerge.survivor_id).where(
+            CustomerMerge.absorbed_id == customer_id, CustomerMerge.status == "merged"
+        )
+    )
+
+
+def merges_of(session: Session, customer_id: int) -> list[CustomerMerge]:
+    """Merges and candidates this customer is part of, oldest first."""
+    return list(
+        session.scalars(
+            select(CustomerMerge)
+            .where(
+                (CustomerMerge.survivor_id == customer_id)
+                | (CustomerMerge.absorbed_id == customer_id)
+            )
+            .order_by(CustomerMerge.id)
+        )
+    )

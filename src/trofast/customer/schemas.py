@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -18,6 +19,15 @@ class ConsentOut(BaseModel):
     granted: bool
     occurred_at: datetime
     source: str
+
+
+class MergeOut(BaseModel):
+    """A merge this customer took part in, or a candidate pair waiting for an admin."""
+
+    survivor_id: int
+    absorbed_id: int
+    status: Literal["merged", "candidate"]
+    created_at: datetime
 
 
 class CustomerOut(BaseModel):
@@ -38,6 +48,7 @@ class CustomerDetail(CustomerOut):
     order_count: int
     total_spent_minor: int
     currency: str
+    merges: list[MergeOut]
 
     @classmethod
     def build(cls, view: CustomerView, currency: str) -> CustomerDetail:
@@ -51,4 +62,5 @@ class CustomerDetail(CustomerOut):
             order_count=view.order_count,
             total_spent_minor=view.total_spent_minor,
             currency=currency,
+            merges=[MergeOut.model_validate(m, from_attributes=True) for m in view.merges],
         )

@@ -9,7 +9,7 @@ from trofast.customer import repository
 from trofast.errors import NotFound
 from trofast.ingest.schemas import ConsentIn
 from trofast.kit.time import utc_now
-from trofast.models import Consent, Customer, CustomerIdentity
+from trofast.models import Consent, Customer, CustomerIdentity, CustomerMerge
 
 
 class CustomerNotFound(NotFound):
@@ -39,11 +39,19 @@ class CustomerView:
     consents: list[Consent]
     order_count: int
     total_spent_minor: int
+    merges: list[CustomerMerge]
 
 
 def view(session: Session, customer_id: int) -> CustomerView:
     customer = repository.get(session, customer_id)
     if customer is None:
+        survivor = repository.merged_into(session, customer_id)
+        if survivor is not None:
+            # The id may be stored elsewhere (a CRM, an export): say where the person went.
+            raise CustomerNotFound(
+                f"customer {customer_id} was merged into customer {survivor}",
+                detail={"merged_into": survivor},
+            )
         raise CustomerNotFound(f"no customer {customer_id}")
     count, spent = repository.order_stats(session, customer_id)
     return CustomerView(
@@ -52,4 +60,5 @@ def view(session: Session, customer_id: int) -> CustomerView:
         consents=repository.current_consents(session, customer_id),
         order_count=count,
         total_spent_minor=spent,
+        merges=repository.merges_of(session, customer_id),
     )

@@ -7,6 +7,9 @@ none gets a new customer, and profiles of the chunk that share a key share that 
 Keys not yet known are attached to the customer. Existing customers' profile fields are left
 alone: history must not overwrite newer data from the live channels.
 
+A profile whose keys name two existing customers (a till customer by phone, a web customer
+by e-mail) joins them by the rules of `customer.merge`, before anything else is resolved.
+
 Claims race with live ingestion: a key claimed by someone else between our lookup and our
 insert goes to them (ON CONFLICT DO NOTHING), and the new customer that lost it is merged
 into the winner, exactly like `customer.identity.resolve` does for one event.
@@ -20,6 +23,7 @@ from datetime import datetime
 import polars as pl
 from sqlalchemy.orm import Session
 
+from trofast.customer import merge
 from trofast.imports import repository
 from trofast.imports.repository import IdentityKey
 
@@ -58,7 +62,8 @@ def resolve(session: Session, source: str, orders: pl.DataFrame, now: datetime) 
         .filter(pl.any_horizontal(pl.col(c).is_not_null() for c in PROFILE))
     )
     keyed = [(row, _keys(source, *row)) for row in profiles.iter_rows()]
-    found = repository.identity_holders(session, {k for _, keys in keyed for k in keys})
+    every_key = {k for _, keys in keyed for k in keys}
+    found = _settled(session, keyed, repository.identity_holders(session, every_key), now)
 
     # Customers new to this chunk get temporary negative ids (-1, -2, ...) until they are inserted.
     owner: dict[IdentityKey, int] = dict(found)
@@ -102,6 +107,22 @@ def resolve(session: Session, source: str, orders: pl.DataFrame, now: datetime) 
     ids = [merged.get(real.get(c, c), real.get(c, c)) for c in chosen]
     table = profiles.with_columns(pl.Series("customer_id", ids, dtype=pl.Int64))
     return Resolved(customer_ids=table, created=len(new_rows) - len(merged))
+
+
+def _settled(
+    session: Session,
+    keyed: list[tuple[tuple[str | None, ...], list[IdentityKey]]],
+    found: dict[IdentityKey, int],
+    now: datetime,
+) -> dict[IdentityKey, int]:
+    """Holders after joining the existing customers that one profile's keys name together."""
+    conflicts = [keys for _, keys in keyed if len({found[k] for k in keys if k in found}) > 1]
+    for keys in conflicts:
+        # Rare, and one at a time on purpose: each merge runs the policy under its locks.
+        merge.settle(session, keys, repository.identity_holders(session, keys), now)
+    if not conflicts:
+        return found
+    return repository.identity_holders(session, found)
 
 
 def _merge_lost(

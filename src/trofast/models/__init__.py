@@ -5,7 +5,7 @@ from trofast.models.activity import Checkout, ProductView
 from trofast.models.auth import ApiKey
 from trofast.models.catalog import Product, Store
 from trofast.models.coupon import Coupon, CouponCustomerUse, CouponRedemption
-from trofast.models.customer import Consent, Customer, CustomerIdentity
+from trofast.models.customer import Consent, Customer, CustomerIdentity, CustomerMerge
 from trofast.models.ingest import Delivery, Event, Source
 from trofast.models.insight import AnalyticsFit, CustomerMetric
 from trofast.models.ledger import LedgerAccount, LedgerLot, LedgerPosting, LedgerTransaction
@@ -40,6 +40,7 @@ __all__ = [
     "CouponRedemption",
     "Customer",
     "CustomerIdentity",
+    "CustomerMerge",
     "CustomerMetric",
     "Delivery",
     "EarningLine",

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from trofast.kit.base import Base, BigId, UTCDateTime
+from trofast.kit.base import Base, BigId, JSONType, UTCDateTime
 
 
 class Customer(Base):
@@ -60,3 +61,34 @@ class Consent(Base):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(200))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CustomerMerge(Base):
+    """Two customers found to be one person: merged, or left apart for an admin to review.
+
+    Written when one event's identity keys name two customers (`customer.merge`).
+    `merged`: the absorbed customer's identities, orders, consent, carts, views and coupon
+    uses now belong to the survivor, its row is deleted, and `absorbed` keeps its profile.
+    `candidate`: both hold loyalty history (points, tier, rewards, referrals), which cannot be
+    joined without rewriting the append-only ledger, so both stay as they are; `survivor_id`
+    is the older of the two. `keys` are the event's identity keys that named both; `moved`
+    counts the rows moved per table.
+    """
+
+    __tablename__ = "customer_merges"
+    __table_args__ = (
+        UniqueConstraint("survivor_id", "absorbed_id"),
+        CheckConstraint("status IN ('merged', 'candidate')", name="status_known"),
+        CheckConstraint("survivor_id <> absorbed_id", name="two_customers"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # No foreign keys: an absorbed customer's row is deleted, and a survivor may itself be
+    # absorbed by a later merge; the history stays as it was written (follow the chain).
+    survivor_id: Mapped[int] = mapped_column(BigId)
+    absorbed_id: Mapped[int] = mapped_column(BigId, index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    keys: Mapped[list[dict[str, str]]] = mapped_column(JSONType)
+    absorbed: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    moved: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
