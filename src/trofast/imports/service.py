@@ -5,7 +5,9 @@ deterministic (source, external id), each chunk is loaded in one transaction by 
 and orders that already exist are filtered out before anything else is written. A chunk that
 was committed before an interruption is therefore found complete and skipped; a chunk that
 was not left nothing behind and is loaded again. Importing the same file twice writes nothing
-the second time (no customer, identity, order or line).
+the second time (no customer, identity, order or line). An order that exists only as a shell
+(a refund or delivery for it arrived first and was parked) is filled instead, and what was
+parked on it is applied (`imports.shells`).
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from datetime import datetime
 import polars as pl
 from sqlalchemy.orm import Session
 
-from trofast.imports import customers, repository
+from trofast.imports import customers, repository, shells
 from trofast.imports.normalise import Chunk
+from trofast.ingest import repository as ingest_repository
 from trofast.kit.time import utc_now
 
 
@@ -28,6 +31,7 @@ class ChunkResult:
     orders_skipped: int
     lines_inserted: int
     customers_created: int
+    events_released: int = 0  # parked on orders of this chunk, applied now
 
 
 def import_chunk(session: Session, chunk: Chunk, source: str) -> ChunkResult:
@@ -36,7 +40,8 @@ def import_chunk(session: Session, chunk: Chunk, source: str) -> ChunkResult:
     repository.refresh_statistics(session)
     ids = chunk.orders.get_column("external_id").to_list()
     known = repository.existing_orders(session, source, ids)
-    orders = chunk.orders.filter(~pl.col("external_id").is_in(list(known)))
+    waiting = known & ingest_repository.parked_shells(session, source)
+    orders = chunk.orders.filter(~pl.col("external_id").is_in(list(known - waiting)))
     if orders.is_empty():
         return ChunkResult(chunk.rows, 0, len(ids), 0, 0)
     lines = chunk.lines.filter(
@@ -49,13 +54,19 @@ def import_chunk(session: Session, chunk: Chunk, source: str) -> ChunkResult:
     )
     orders = _with_stores(session, orders, now)
     lines = _with_products(session, lines, orders, now)
-    inserted, line_count = repository.insert_orders(session, source, orders, lines, now)
+    is_shell = pl.col("external_id").is_in(list(waiting))
+    of_shell = pl.col("order_external_id").is_in(list(waiting))
+    inserted, line_count = repository.insert_orders(
+        session, source, orders.filter(~is_shell), lines.filter(~of_shell), now
+    )
+    filled = shells.fill(session, source, orders.filter(is_shell), lines.filter(of_shell), now)
     return ChunkResult(
         rows=chunk.rows,
-        orders_inserted=inserted,
-        orders_skipped=len(ids) - inserted,
-        lines_inserted=line_count,
+        orders_inserted=inserted + filled.orders,
+        orders_skipped=len(ids) - inserted - filled.orders,
+        lines_inserted=line_count + filled.lines,
         customers_created=resolved.created,
+        events_released=filled.released,
     )
 
 

@@ -8,9 +8,11 @@ parked on a shell order and re-applied when the order comes (`release_parked`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
+from sqlalchemy.orm import Session
 
 from trofast.activity import service as activity
 from trofast.coupon import orders as coupon_orders
@@ -221,11 +223,22 @@ APPLIERS: dict[str, Applier] = {
 
 def release_parked(ctx: ApplyContext, order_id: int) -> None:
     """Apply the events parked on an order that has just arrived, oldest first."""
-    for row in repository.parked_on(ctx.session, order_id):
+    release_parked_on(ctx.session, order_id, currency=ctx.currency, now=ctx.now)
+
+
+def release_parked_on(session: Session, order_id: int, *, currency: str, now: datetime) -> int:
+    """`release_parked` for callers outside an event (the bulk import); events released.
+
+    The caller holds the order's row lock, as `lock_or_shell` does, so no fact can be
+    parked on the order after this read.
+    """
+    rows = repository.parked_on(session, order_id)
+    for row in rows:
         event = _EVENT.validate_python(row.payload)
-        inner = ApplyContext(ctx.session, ctx.currency, row.id, ctx.now)
+        inner = ApplyContext(session, currency, row.id, now)
         result = APPLIERS[event.type](inner, event)
         row.status = result["status"]
         row.result = {**(row.result or {}), **result, "released": True}
         row.parked_order_id = None if result["status"] == "applied" else row.parked_order_id
-        row.applied_at = ctx.now
+        row.applied_at = now
+    return len(rows)

@@ -6,7 +6,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from trofast.kit.sql import insert_ignore
-from trofast.models import Delivery, Event, Source
+from trofast.models import Delivery, Event, Order, Source
 
 
 def add_delivery(session: Session, delivery: Delivery) -> Delivery:
@@ -56,6 +56,26 @@ def parked_on(session: Session, order_id: int) -> list[Event]:
             .order_by(Event.occurred_at, Event.id)
         )
     )
+
+
+def parked_shells(session: Session, source: str) -> set[str]:
+    """External ids of the shell orders of a source with events parked on them.
+
+    Read through `ix_events_parked_order`: released events drop their `parked_order_id`,
+    so this touches only what is parked now, however many orders the source has.
+    """
+    rows = session.scalars(
+        select(Order.external_id)
+        .join(Event, Event.parked_order_id == Order.id)
+        .where(
+            Event.parked_order_id.is_not(None),
+            Event.status == "parked",
+            Order.source == source,
+            Order.snapshot_at.is_(None),
+        )
+        .distinct()
+    )
+    return set(rows)
 
 
 def source(session: Session, kind: str, name: str) -> Source | None:
