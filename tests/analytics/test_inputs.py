@@ -39,6 +39,10 @@ def test_a_header_only_file_is_empty() -> None:
          {"row": 3, "column": "month", "value": "2026-01-31"}),
         ("month,spend\n2026-01,-10\n", "row 2, column 'spend': '-10' is not a non-negative",
          {"row": 2, "column": "spend", "value": "-10"}),
+        ("month,spend\n2026-01,1e30\n", "'1e30' is not a non-negative amount below 10^12",
+         {"row": 2, "column": "spend", "value": "1e30"}),
+        ("month,spend\n2026-01,1000000000000.00\n", "is not a non-negative amount below 10^12",
+         {"row": 2, "column": "spend", "value": "1000000000000.00"}),
         ("month,spend\n2026-01,\"1,200.00\"\n", "'1,200.00' is not a non-negative amount",
          {"row": 2, "column": "spend", "value": "1,200.00"}),
         ("month,cost\n2026-01,10\n", "the header has no column(s) spend (found 'month', 'cost')",
@@ -66,6 +70,10 @@ def test_bad_marketing_spend_names_the_cell(
     [
         ("day,sessions\n2026-02-30,5\n", {"row": 2, "column": "day", "value": "2026-02-30"}),
         ("day,sessions\n2026-02-01,5.5\n", {"row": 2, "column": "sessions", "value": "5.5"}),
+        (
+            "day,sessions\n2026-02-01,1000000000000\n",
+            {"row": 2, "column": "sessions", "value": "1000000000000"},
+        ),
         (
             "day,sessions\n2026-02-01,1\n2026-02-01,2\n",
             {"row": 3, "column": "day", "value": "2026-02-01"},

@@ -122,7 +122,8 @@ def test_a_bad_csv_is_a_422_naming_the_cell_and_stores_nothing(
              admin_headers)  # fmt: skip
     assert r.status_code == 422
     assert r.json() == {
-        "error": "sessions: row 3, column 'sessions': 'many' is not a whole number of sessions",
+        "error": "sessions: row 3, column 'sessions': 'many' is not a whole number of sessions "
+        "(below 10^12)",
         "code": "invalid_csv",
         "detail": {"row": 3, "column": "sessions", "value": "many"},
     }

@@ -35,6 +35,9 @@ _MONTH = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
 _INTEGER = re.compile(r"^\d+$")
 _DECIMAL = re.compile(r"^\d+(?:\.\d+)?$")
 MAX_ROWS = 100_000  # ~270 years of days: anything longer is not a sessions file
+# Far above any shop's month or day, and low enough that minor units and sums over
+# MAX_ROWS rows stay exact in a 64-bit integer.
+MAX_VALUE = 10**12
 
 
 class InvalidCsv(InvalidInput):
@@ -142,19 +145,19 @@ def _amount(text: str, separator: str) -> float | None:
     if not _DECIMAL.match(text):
         return None
     value = float(text)
-    return value if math.isfinite(value) else None
+    return value if math.isfinite(value) and value < MAX_VALUE else None
 
 
 def _count(text: str, _separator: str) -> int | None:
-    # ≤ 2^53: the count must survive JSON and a float sum exactly
-    return int(text) if _INTEGER.match(text) and int(text) <= 2**53 else None
+    return int(text) if _INTEGER.match(text) and int(text) < MAX_VALUE else None
 
 
 def read_marketing_spend(text: str) -> pl.DataFrame:
     """``month`` (Date, the first of the month) and ``spend`` (Float64, ≥ 0), one row a month."""
     months, spend = _parse(
         text, "marketing spend", ("month", "spend"), _month,
-        "a month (YYYY-MM or YYYY-MM-DD)", _amount, "a non-negative amount such as 1234.50",
+        "a month (YYYY-MM or YYYY-MM-DD)", _amount,
+        "a non-negative amount below 10^12 such as 1234.50",
     )  # fmt: skip
     return pl.DataFrame(
         {"month": months, "spend": spend}, schema={"month": pl.Date, "spend": pl.Float64}
@@ -165,7 +168,7 @@ def read_sessions(text: str) -> pl.DataFrame:
     """``day`` (Date) and ``sessions`` (Int64, ≥ 0), one row a day."""
     days, sessions = _parse(
         text, "sessions", ("day", "sessions"), _day, "a day (YYYY-MM-DD)",
-        _count, "a whole number of sessions",
+        _count, "a whole number of sessions (below 10^12)",
     )  # fmt: skip
     return pl.DataFrame(
         {"day": days, "sessions": sessions}, schema={"day": pl.Date, "sessions": pl.Int64}
