@@ -17,6 +17,7 @@ from trofast.analytics import (
     summarize,
 )
 from trofast.analytics.errors import FitError, InsufficientData, InvalidInput
+from trofast.analytics.report import analyze_orders
 
 D0 = date(2024, 1, 1)
 
@@ -148,3 +149,19 @@ def test_inconsistent_summaries_are_refused() -> None:
         BetaGeoModel().fit([1.5], [1.0], [10.0])
     with pytest.raises(InvalidInput, match="missing or infinite"):
         BetaGeoModel().fit([1.0], [np.nan], [10.0])
+
+
+def test_the_whole_report_on_an_empty_shop_and_on_one_refunded_order() -> None:
+    spend = pl.DataFrame({"month": [D0], "spend": [10.0]})
+    sessions = pl.DataFrame({"day": [D0], "sessions": [5]})
+    empty = analyze_orders(_log([]), calibration_end=D0, marketing_spend=spend, sessions=sessions)
+    data = empty.to_dict()
+    assert (data["kpis"]["customers"], data["kpis"]["repeat_purchase_rate"]) == (0, 0.0)
+    assert (data["models"], data["clv"], data["clv_to_cac"]) == ({}, None, None)
+    assert data["conversion"] == {"sessions": 5, "orders": 0, "rate": 0.0}
+    assert data["problems"][-1] == "CLV:CAC: left out, there is no predicted CLV"
+
+    one = analyze_orders(_log([(1, D0, -5.0)]), calibration_end=D0)
+    assert one.to_dict()["kpis"]["revenue"] == -5.0
+    assert one.to_dict()["segments"][0]["customers"] == 1
+    assert "this data has 0 (of 1 customers)" in one.problems[0]
