@@ -99,13 +99,17 @@ def request_hash(payload: Mapping[str, Any]) -> str:
 
 def member_accounts(session: Session, customer_id: int, now: datetime) -> Accounts:
     """The member's and the system accounts, the member's locked for this transaction."""
-    if not repository.customer_exists(session, customer_id):
-        raise MemberNotFound(f"no customer {customer_id}", detail={"customer_id": customer_id})
     wanted: list[tuple[str, str, int | None]] = [
         (f"member:{customer_id}:{kind}", kind, customer_id) for kind in MEMBER_KINDS
     ]
     wanted += [(f"system:{kind}", kind, None) for kind in SYSTEM_KINDS]
-    ids = repository.ensure_accounts(session, wanted, now)
+    ids = repository.existing_accounts(session, [name for name, _, _ in wanted])
+    if wanted[0][0] not in ids or wanted[1][0] not in ids:
+        # A member's accounts reference its customer row, so only a member without
+        # accounts yet needs the existence check (one statement saved on every write).
+        if not repository.customer_exists(session, customer_id):
+            raise MemberNotFound(f"no customer {customer_id}", detail={"customer_id": customer_id})
+        ids = repository.ensure_accounts(session, wanted, now, found=ids)
     pending, available = ids[wanted[0][0]], ids[wanted[1][0]]
     # Only the member's rows are locked: system accounts are shared by every member and
     # locking them would serialise the whole ledger.

@@ -35,17 +35,30 @@ def customer_exists(session: Session, customer_id: int) -> bool:
     return session.scalar(select(Customer.id).where(Customer.id == customer_id)) is not None
 
 
-def ensure_accounts(
-    session: Session, wanted: Sequence[tuple[str, str, int | None]], now: datetime
-) -> dict[str, int]:
-    """Account ids by name, creating the missing ones; `wanted` is (name, kind, customer_id)."""
-    names = [name for name, _, _ in wanted]
-    found = {
+def existing_accounts(session: Session, names: Sequence[str]) -> dict[str, int]:
+    """Ids of the accounts among `names` that exist, by name."""
+    return {
         row.name: row.id
         for row in session.execute(
             select(LedgerAccount.name, LedgerAccount.id).where(LedgerAccount.name.in_(names))
         )
     }
+
+
+def ensure_accounts(
+    session: Session,
+    wanted: Sequence[tuple[str, str, int | None]],
+    now: datetime,
+    *,
+    found: dict[str, int] | None = None,
+) -> dict[str, int]:
+    """Account ids by name, creating the missing ones; `wanted` is (name, kind, customer_id).
+
+    `found`: what `existing_accounts` already returned for these names, if the caller has it.
+    """
+    if found is None:
+        found = existing_accounts(session, [name for name, _, _ in wanted])
+    found = dict(found)
     for name, kind, customer_id in wanted:
         if name in found:
             continue

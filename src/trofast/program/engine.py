@@ -98,6 +98,7 @@ def _earn(
         purchased_at = max(paid_at, last) if last is not None else paid_at
     expires_at = _expiry(programme, purchased_at)
     total = 0
+    earned_lines: list[tuple[int, dict[int, int]]] = []
     for award in awards:
         entry = ledger.earn(
             session,
@@ -112,8 +113,9 @@ def _earn(
             accounts=accounts,
         )
         if not entry.replayed:
-            repository.add_earning_lines(session, entry.transaction_id, award.lines)
+            earned_lines.append((entry.transaction_id, award.lines))
             total += award.points
+    repository.add_earning_lines(session, earned_lines)
     repository.set_order_points(session, order.id, total)
     if programme.expiry.policy == "inactivity" and expires_at is not None:
         repository.extend_open_lots(session, order.customer_id, expires_at)

@@ -150,15 +150,15 @@ def set_order_points(session: Session, order_id: int, points: int) -> None:
     )
 
 
-def add_earning_lines(session: Session, transaction_id: int, lines: dict[int, int]) -> None:
-    if lines:
-        session.execute(
-            insert(EarningLine),
-            [
-                {"transaction_id": transaction_id, "order_line_id": line, "points": points}
-                for line, points in lines.items()
-            ],
-        )
+def add_earning_lines(session: Session, awards: Sequence[tuple[int, dict[int, int]]]) -> None:
+    """The points each order line got, per earning transaction: (transaction id, {line: points})."""
+    rows = [
+        {"transaction_id": transaction_id, "order_line_id": line, "points": points}
+        for transaction_id, lines in awards
+        for line, points in lines.items()
+    ]
+    if rows:
+        session.execute(insert(EarningLine), rows)
 
 
 def order_earnings(session: Session, order_id: int) -> list[LedgerTransaction]:
