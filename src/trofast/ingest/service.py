@@ -17,7 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from trofast.errors import AppError
@@ -35,6 +35,9 @@ Normalise = Callable[[Delivery], Sequence[Envelope]]
 
 # PostgreSQL deadlock and serialization failures: the transaction may simply be retried.
 _RETRYABLE_SQLSTATES = {"40P01", "40001"}
+# A foreign key violation here means a customer this event resolved was merged into another
+# and deleted meanwhile (`customer.merge`): resolving again finds the survivor.
+_MERGED_AWAY = "23503"
 _ATTEMPTS = 3
 
 
@@ -128,13 +131,18 @@ def process(
                 log.warning("delivery %s: retrying after %s", delivery.id, sqlstate)
                 continue
             raise
+        except IntegrityError as exc:
+            sqlstate = getattr(exc.orig, "sqlstate", None)
+            if sqlstate == _MERGED_AWAY and attempt < _ATTEMPTS:
+                log.warning("delivery %s: retrying after %s", delivery.id, sqlstate)
+                continue
+            log.exception("delivery %s failed", delivery.id)
+            return _failed(delivery, exc)
         except Exception as exc:
             # Not swallowed: logged with its traceback, stored on the delivery for replay,
             # and answered with a retryable 503 so the sender tries again.
             log.exception("delivery %s failed", delivery.id)
-            failure = ProcessingFailed(f"{type(exc).__name__}: {exc}")
-            _mark(delivery, "failed", failure)
-            return Outcome(delivery, error=failure)
+            return _failed(delivery, exc)
         fresh = [r for r in results if r["status"] != "duplicate"]
         delivery.status = "processed" if fresh or not results else "duplicate"
         delivery.event_count = len(results)
@@ -143,6 +151,12 @@ def process(
         delivery.processed_at = utc_now()
         return Outcome(delivery, results=results)
     raise AssertionError("unreachable")
+
+
+def _failed(delivery: Delivery, exc: Exception) -> Outcome:
+    failure = ProcessingFailed(f"{type(exc).__name__}: {exc}")
+    _mark(delivery, "failed", failure)
+    return Outcome(delivery, error=failure)
 
 
 def _mark(delivery: Delivery, status: str, error: AppError) -> None:
