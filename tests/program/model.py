@@ -36,21 +36,25 @@ tiers:
     - {{id: silver, name: Silver, threshold: 600, retain: 400, multiplier: 1.25}}
     - {{id: gold, name: Gold, threshold: 2000, retain: 1500, multiplier: 2}}
 """
+# A friend's first order rewards the referrer once a week at most, so two friends whose
+# first orders come due in one week show the cap.
 V1 = f"""
 name: State machine club
-returns: {{spent_points: allow_debt}}
+returns: {{spent_points: allow_debt, released_reward: coupon}}
 earning:
   - {{id: base, kind: spend, rates: {{NOK: 1}}}}
   - {{id: wool, kind: multiplier, factor: 1.5, categories: [wool]}}
   - {{id: first, kind: first_order, points: 100}}
+referrals: {{welcome: {{points: 50}}, referrer_points: 200, max_rewarded_per_week: 1}}
 {_COMMON}"""
 # The same rule ids with other numbers, so a reversal that used today's rule would show.
 V2 = f"""
 name: State machine club, second edition
-returns: {{spent_points: clamp}}
+returns: {{spent_points: clamp, released_reward: points}}
 earning:
   - {{id: base, kind: spend, rates: {{NOK: 1.5}}}}
   - {{id: wool, kind: multiplier, factor: 3, categories: [wool]}}
+referrals: {{welcome: {{points: 75}}, referrer_points: 250, max_rewarded_per_week: 1}}
 {_COMMON}"""
 
 
@@ -63,11 +67,14 @@ class Rules:
     wool: Fraction  # factor on lines of the wool category
     first: int  # first-order bonus, 0 for none
     debt: DebtPolicy
+    welcome: int  # a referred friend's welcome points
+    referrer: int  # the referrer's points for a friend's kept first order
+    released_reward: str  # what a reward coupon's cancelled order gives back: coupon, points
 
 
 VERSIONS = {
-    1: Rules(1, Fraction(1), Fraction(3, 2), 100, DebtPolicy.allow_debt),
-    2: Rules(2, Fraction(3, 2), Fraction(3), 0, DebtPolicy.clamp),
+    1: Rules(1, Fraction(1), Fraction(3, 2), 100, DebtPolicy.allow_debt, 50, 200, "coupon"),
+    2: Rules(2, Fraction(3, 2), Fraction(3), 0, DebtPolicy.clamp, 75, 250, "points"),
 }
 
 
@@ -198,7 +205,9 @@ def new_year_after(at: datetime) -> datetime:
 
 
 def qualified(value: int) -> Level:
-    return [level for level in LEVELS if value >= level.threshold][-1]
+    # A year's value is negative when it reverses more than it earned (points earned the
+    # year before, returned this year): the lowest level, as for zero.
+    return ([level for level in LEVELS if value >= level.threshold] or [LEVELS[0]])[-1]
 
 
 def kept(current: Level, value: int) -> Level:
@@ -225,8 +234,7 @@ class Club:
     `engine_now` is the clock ingestion ran at; `now` the clock of a job or a redemption.
     """
 
-    def __init__(self, start: datetime) -> None:
-        self.start = start
+    def __init__(self) -> None:
         self.rules = VERSIONS[1]
         self.members: list[Customer] = []
         self.orders: list[Order] = []
@@ -260,9 +268,10 @@ class Club:
         for rule, lines in awards(self.rules, order.lines, first=first, level=member.level):
             points = sum(lines.values())
             self.seq += 1
-            # Lots of one expiry date are spent in the order they were earned in.
+            # Lots of one expiry date are spent in the order they were earned in: by the
+            # engine's clock, then by lot id (`seq`).
             lot = Lot(
-                self.seq, points, points, "pending" if pending else "available", self.start,
+                self.seq, points, points, "pending" if pending else "available", engine_now,
                 available_at, expires_at(paid_at), 0,
             )  # fmt: skip
             member.lots.append(lot)

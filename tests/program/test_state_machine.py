@@ -2,15 +2,19 @@
 
 Orders (paid or not), payments, refunds by lines and by amount, cancellations, deliveries,
 duplicate deliveries, a programme change, redemptions (raw spends, rewards from the
-catalogue and their cancellation, points as payment and its release) and time passing, in
-any order. After
-every step `verify` must find nothing, and every balance, lot, earning, reversal and tier
-must equal what `tests/program/model.py` and `tests/ledger/model.py` say.
+catalogue and their cancellation, points as payment and its release, reward coupons used at
+checkout and released: `machine_spending.py`), referrals (friends arriving with a member's
+code, their first orders, the referrals job: `machine_referrals.py`) and time passing, in
+any order. After every step `verify` must find nothing, and every balance, lot, earning,
+reversal, tier, coupon and referral must equal what `tests/program/model.py`,
+`tests/program/referral_model.py` and `tests/ledger/model.py` say.
 
 Two clocks: ingestion writes at the real clock, so orders are dated at or after the start
 of the run (their points are pending when earned, and nothing expires while an event is
-applied); the jobs (settle, expire, tier review) and redemptions run at the test clock
-`now`, which only moves forward, past return windows, expiry dates and year ends.
+applied); the jobs (settle, expire, tier review, referrals) and redemptions run at the test
+clock `now`, which only moves forward, past return windows, expiry dates and year ends. The
+model reads the real clock an event was applied at from its `events` row: lots of one
+expiry are spent by earning time, and a welcome lot is available from that moment.
 """
 
 from __future__ import annotations
@@ -35,41 +39,34 @@ from sqlalchemy.orm import Session
 from tests.ingest.factories import order_body, refund_body, shipment_body
 from tests.ledger.model import Lot
 from tests.program import model
+from tests.program.machine_referrals import ReferralRules
+from tests.program.machine_spending import SPENDING, SpendingRules, Spent, Voucher
 from tests.program.model import VERSIONS, Club, Customer, Line, Order
+from tests.program.referral_model import Referrals
+from tests.program.strategies import LINES
 from trofast.ingest.schemas import CanonicalEvent
 from trofast.ingest.service import apply_events
 from trofast.kit.time import utc_now
 from trofast.ledger import jobs, queries
 from trofast.ledger import service as ledger
-from trofast.ledger.errors import InsufficientPoints
 from trofast.ledger.verify import verify
-from trofast.models import LedgerAccount, LedgerLot, LedgerPosting, LedgerTransaction, MemberTier
+from trofast.models import (
+    Event,
+    LedgerAccount,
+    LedgerLot,
+    LedgerPosting,
+    LedgerTransaction,
+    MemberTier,
+)
 from trofast.program import service, tiering
-from trofast.reward import payments
-from trofast.reward import service as rewards
+from trofast.referral import flow as referral_flow
 
 MEMBERS = 2
-# The catalogue and points as payment, the same in both versions.
-SPENDING = """
-rewards:
-  - {id: gift, name: Gift card, kind: fixed_amount, cost: 300, amount_minor: 5000}
-points_payment: {value_minor: 10, min_points: 1}
-"""
-JOBS = st.lists(st.sampled_from(["settle", "expire", "review"]), min_size=1, unique=True)
-_EVENT: TypeAdapter[Any] = TypeAdapter(CanonicalEvent)
-
-LINES = st.lists(
-    st.builds(
-        Line,
-        quantity=st.integers(1, 3),
-        unit_minor=st.integers(100, 40_000),
-        wool=st.booleans(),
-        # One line in six is a gift card (and not the simplest case Hypothesis tries first).
-        gift_card=st.integers(0, 5).map(lambda n: n == 5),
-    ),
-    min_size=1,
-    max_size=3,
+OPENING = [0, 400, 1000]  # a member's opening balance, points
+JOBS = st.lists(
+    st.sampled_from(["settle", "expire", "review", "referrals"]), min_size=1, unique=True
 )
+_EVENT: TypeAdapter[Any] = TypeAdapter(CanonicalEvent)
 
 
 def _iso(at: datetime) -> str:
@@ -80,7 +77,7 @@ def _money(minor: int) -> str:
     return f"{minor // 100}.{minor % 100:02d}"
 
 
-class ProgrammeMachine(RuleBasedStateMachine):
+class ProgrammeMachine(SpendingRules, ReferralRules, RuleBasedStateMachine):
     engine: Engine
 
     def __init__(self) -> None:
@@ -89,19 +86,27 @@ class ProgrammeMachine(RuleBasedStateMachine):
         self.outer = self.connection.begin()
         self.session = Session(bind=self.connection, join_transaction_mode="create_savepoint")
         self.now = utc_now().replace(microsecond=0)
-        self.club = Club(self.now)
+        self.club = Club()
         self.sent: list[dict[str, Any]] = []
         self.seq = 0
         self.years = 0  # year ends crossed
         # Reward redemptions and points payments not yet cancelled: (kind, member, reference,
         # what the debit took from each model lot).
-        self.spent: list[tuple[str, Customer, Any, list[tuple[Lot, int]]]] = []
+        self.spent: list[Spent] = []
         self.restored: dict[int, Any] = {}  # id of a restored model lot → its sort position
+        self.vouchers: dict[int, Voucher] = {}
+        self.released: dict[str, Voucher] = {}
+        self.referrals = Referrals(self.club)
+        self.opening: list[tuple[Any, ...]] = []  # earn rows of opening balances
 
-    @initialize()
-    def programme_and_members(self) -> None:
+    # Opening balances (points moved from an earlier programme): redemptions, coupons and
+    # their release can happen from the first steps instead of only after a settled order.
+    @initialize(
+        opening=st.lists(st.sampled_from([0, 400, 1000]), min_size=MEMBERS, max_size=MEMBERS)
+    )
+    def programme_and_members(self, opening: list[int]) -> None:
         service.apply(self.session, model.V1 + SPENDING)
-        for n in range(MEMBERS):
+        for n, points in enumerate(opening):
             result = self._ingest(
                 {
                     "idempotency_key": f"customer:{n}",
@@ -110,7 +115,23 @@ class ProgrammeMachine(RuleBasedStateMachine):
                     "customer": {"email": f"m{n}@example.no"},
                 }
             )
-            self.club.members.append(Customer(result["customer_id"]))
+            member = Customer(result["customer_id"])
+            self.club.members.append(member)
+            if points:
+                expires = model.expires_at(self.now)
+                with self.session.begin_nested():
+                    ledger.earn(
+                        self.session, member.id, f"opening:{n}", points,
+                        expires_at=expires, now=self.now,
+                    )  # fmt: skip
+                self.club.seq += 1
+                lot = Lot(
+                    self.club.seq, points, points, "available", self.now, self.now, expires, 0
+                )
+                member.lots.append(lot)
+                member.earned += points
+                member.qualifying.append((self.now, points))
+                self.opening.append((None, None, None, points))
 
     def teardown(self) -> None:
         self.session.close()
@@ -126,6 +147,17 @@ class ProgrammeMachine(RuleBasedStateMachine):
             )
         self.sent.append(body)
         return results[0]
+
+    def _clock(self, key: str) -> datetime:
+        """The real clock the event with this key was applied at."""
+        at = self.session.scalar(select(Event.created_at).where(Event.idempotency_key == key))
+        assert at is not None
+        return at
+
+    def _synced(self, order: Order, key: str) -> None:
+        """The model follows an event about `order`: the programme, then referrals."""
+        self.club.sync(order, self._clock(key))
+        self.referrals.order_changed(order)
 
     def _snapshot(self, order: Order, key: str, type_: str) -> dict[str, Any]:
         lines = [
@@ -158,26 +190,39 @@ class ProgrammeMachine(RuleBasedStateMachine):
         body = {"idempotency_key": key, "type": type_, "occurred_at": _iso(self.now)}
         result = self._ingest({**body, "order_id": order.ext, **fields})
         assert (result["status"], result["order_id"]) == ("applied", order.db_id)
-        self.club.sync(order, utc_now())
+        self._synced(order, key)
 
-    @rule(m=st.integers(0, MEMBERS - 1), lines=LINES)
-    def place_paid_order(self, m: int, lines: list[Line]) -> None:
-        self._place(m, lines, paid=True)
+    # Friends place orders too (`machine_referrals.py` brings them in).
+    @rule(data=st.data(), lines=LINES)
+    def place_paid_order(self, data: st.DataObject, lines: list[Line]) -> None:
+        self._place(data.draw(st.integers(0, len(self.club.members) - 1)), lines, paid=True)
 
-    @rule(m=st.integers(0, MEMBERS - 1), lines=LINES)
-    def place_unpaid_order(self, m: int, lines: list[Line]) -> None:
-        self._place(m, lines, paid=False)
+    @rule(data=st.data(), lines=LINES)
+    def place_unpaid_order(self, data: st.DataObject, lines: list[Line]) -> None:
+        self._place(data.draw(st.integers(0, len(self.club.members) - 1)), lines, paid=False)
 
-    def _place(self, m: int, lines: list[Line], *, paid: bool) -> None:
+    def _place(
+        self, m: int, lines: list[Line], *, paid: bool, referred_by: int | None = None
+    ) -> None:
+        """An order of member `m`; with `referred_by`, a new customer's first order that
+        carries that member's referral code (`m` is then the next member's index)."""
         # A minute apart: "first order" compares placement times, which must not tie.
         self.now += timedelta(minutes=1)
         order = Order(f"O{len(self.club.orders)}", m, lines, self.now)
         order.paid_at = self.now if paid else None
-        result = self._ingest(self._snapshot(order, f"placed:{order.ext}", "order.placed"))
+        key = f"placed:{order.ext}"
+        body = self._snapshot(order, key, "order.placed")
+        if referred_by is not None:
+            body["order"]["referral_code"] = self._code(referred_by)
+        result = self._ingest(body)
+        if referred_by is not None:
+            self.club.members.append(Customer(result["customer_id"]))
+            # The code is recorded, and the welcome given, before the order earns.
+            self.referrals.arrive(referred_by, m, new=True, engine_now=self._clock(key))
         assert (result["status"], result["customer_id"]) == ("applied", self.club.members[m].id)
         order.db_id = result["order_id"]
         self.club.orders.append(order)
-        self.club.sync(order, utc_now())
+        self._synced(order, key)
 
     @precondition(lambda self: any(o.paid_at is None for o in self.club.orders))
     @rule(data=st.data())
@@ -250,118 +295,26 @@ class ProgrammeMachine(RuleBasedStateMachine):
         order = data.draw(st.sampled_from(self.club.orders))
         self.now += timedelta(seconds=1)
         self.seq += 1
-        result = self._ingest(self._snapshot(order, f"updated:{self.seq}", "order.updated"))
+        key = f"updated:{self.seq}"
+        result = self._ingest(self._snapshot(order, key, "order.updated"))
         assert (result["status"], result["order_id"]) == ("applied", order.db_id)
-        self.club.sync(order, utc_now())
+        self._synced(order, key)
 
-    # --- the ledger and the clock -----------------------------------------------------------
-
-    # A member with points, and around what the model says is affordable, so that both
-    # outcomes happen often.
-    @precondition(lambda self: any(map(self._affordable, self.club.members)))
-    @rule(data=st.data())
-    def redeem(self, data: st.DataObject) -> None:
-        member = data.draw(st.sampled_from([m for m in self.club.members if self._affordable(m)]))
-        affordable = self._affordable(member)
-        points = data.draw(st.integers(1, affordable + 100))
-        self.seq += 1
-        try:
-            with self.session.begin_nested():
-                ledger.spend(self.session, member.id, f"redeem:{self.seq}", points, now=self.now)
-        except InsufficientPoints:
-            assert points > affordable
-            return
-        assert points <= affordable
-        member.expire(self.now)
-        assert member.take(member.spendable(self.now), points) == 0
-
-    @precondition(lambda self: any(map(self._affordable, self.club.members)))
-    @rule(data=st.data())
-    def redeem_reward(self, data: st.DataObject) -> None:
-        member = data.draw(st.sampled_from(self.club.members))
-        affordable = self._affordable(member)
-        self.seq += 1
-        try:
-            with self.session.begin_nested():
-                done = rewards.redeem(
-                    self.session, member.id, "gift", f"reward:{self.seq}", now=self.now
-                )
-        except InsufficientPoints:
-            assert affordable < 300
-            return
-        assert affordable >= 300
-        self.spent.append(("reward", member, done.redemption.id, self._take(member, 300)))
-
-    @precondition(lambda self: any(map(self._affordable, self.club.members)))
-    @rule(data=st.data())
-    def pay_with_points(self, data: st.DataObject) -> None:
-        member = data.draw(st.sampled_from(self.club.members))
-        affordable = self._affordable(member)
-        points = data.draw(st.integers(1, affordable + 50))
-        self.seq += 1
-        order = payments.OrderRef("pos", f"till-{self.seq}")
-        try:
-            with self.session.begin_nested():
-                payments.pay(
-                    self.session, member.id, order, order_total_minor=10**9, currency="NOK",
-                    channel="store", points=points, now=self.now,
-                )  # fmt: skip
-        except InsufficientPoints:
-            assert points > affordable
-            return
-        assert points <= affordable
-        self.spent.append(("payment", member, order, self._take(member, points)))
-
-    @precondition(lambda self: self.spent)
-    @rule(data=st.data())
-    def give_back(self, data: st.DataObject) -> None:
-        """Cancel a redemption or release a points payment: new lots, original expiry."""
-        kind, member, ref, takes = data.draw(st.sampled_from(self.spent))
-        self.spent.remove((kind, member, ref, takes))
-        with self.session.begin_nested():
-            if kind == "reward":
-                rewards.cancel(self.session, member.id, ref, now=self.now)
-            else:
-                payments.release(self.session, ref, now=self.now)
-        member.expire(self.now)
-        for lot, points in takes:
-            # The expiry and earning time of the lot it came from; the ledger breaks ties by
-            # lot id, so it is spent after every lot earned at that same moment (the other
-            # awards of the same order) and before lots earned later.
-            end = self._batch_end(lot)
-            back = Lot(end, points, points, "available", lot.earned_at, self.now, lot.expires_at, 0)
-            self.restored[id(back)] = end
-            member.lots.append(back)
-            member.credit(back)
-        member.expire(self.now)
-
-    def _batch_end(self, lot: Lot) -> Any:
-        if id(lot) in self.restored:
-            return self.restored[id(lot)]
-        batch = next(
-            [e.lot.seq for e in o.earnings] for o in self.club.orders
-            if any(e.lot is lot for e in o.earnings)
-        )  # fmt: skip
-        return max(batch) + 0.5
-
-    def _take(self, member: Customer, points: int) -> list[tuple[Lot, int]]:
-        member.expire(self.now)
-        takes = []
-        for lot in member.spendable(self.now):
-            n = min(lot.remaining, points)
-            if n:
-                lot.remaining -= n
-                points -= n
-                takes.append((lot, n))
-        assert points == 0
-        return takes
-
-    def _affordable(self, member: Customer) -> int:
-        return sum(lot.remaining for lot in member.spendable(self.now))
+    # --- the clock and the jobs -------------------------------------------------------------
 
     @rule(days=st.integers(0, 20), hours=st.integers(0, 23), work=JOBS)
     def time_passes(self, days: int, hours: int, work: list[str]) -> None:
         self.now += timedelta(days=days, hours=hours)
+        self._run(work)
+
+    # Past every open return window, with every job in some order: without it, points would
+    # rarely settle, and rewards, coupons and referrals would rarely come due, within a run.
+    @rule(
+        days=st.integers(model.RETURN_WINDOW.days, 2 * model.RETURN_WINDOW.days),
+        work=st.permutations(["settle", "expire", "review", "referrals"]),
+    )
+    def return_windows_close(self, days: int, work: list[str]) -> None:
+        self.now += timedelta(days=days)
         self._run(work)
 
     # Into the next year once from anywhere, later only from its last two months: jumping a
@@ -387,6 +340,9 @@ class ProgrammeMachine(RuleBasedStateMachine):
                 elif job == "expire":
                     jobs.expire_due(self.session, now=self.now)
                     self.club.expire(self.now)
+                elif job == "referrals":
+                    referral_flow.complete_due(self.session, self.now)
+                    self.referrals.complete_due(self.now)
                 else:
                     tiering.review_due(self.session, now=self.now)
                     self.club.review(self.now)
@@ -459,7 +415,8 @@ class ProgrammeMachine(RuleBasedStateMachine):
             .where(T.kind.in_(("earn", "reverse")))
             .group_by(T.id, T.kind, T.order_id, T.rule, T.programme_version)
         ).all()
-        earns = sorted(tuple(r[1:]) for r in rows if r[0] == "earn")
+        # Referral welcome points have no order: sort by text, None beside numbers.
+        earns = sorted((tuple(r[1:]) for r in rows if r[0] == "earn"), key=repr)
         reversals: dict[tuple[Any, ...], int] = {}
         for kind, *reason, points in rows:
             if kind == "reverse":
@@ -468,7 +425,12 @@ class ProgrammeMachine(RuleBasedStateMachine):
 
     def _model_reasons(self) -> tuple[list[tuple[Any, ...]], dict[tuple[Any, ...], int]]:
         earnings = [(o.db_id, e) for o in self.club.orders for e in o.earnings]
-        earns = sorted((order, e.rule, e.version, e.points) for order, e in earnings)
+        earns = sorted(
+            [(order, e.rule, e.version, e.points) for order, e in earnings]
+            + self._referral_earnings()
+            + self.opening,
+            key=repr,
+        )
         reversals = {(order, e.rule, e.version): e.reversed for order, e in earnings if e.reversed}
         return earns, reversals
 
