@@ -70,11 +70,24 @@ def post_to_another_member(s: Session, member: int, tx: int) -> None:
     post(s, tx, account(s, "system:issued"), -1, None)
 
 
+def settle_without_postings(s: Session, member: int, tx: int) -> None:
+    # The pending lot says "available" while its points still sit in `pending`.
+    s.execute(update(LedgerLot).where(LedgerLot.state == "pending").values(state="available"))
+
+
+def give_a_lot_away(s: Session, member: int, tx: int) -> None:
+    other = new_member(s, "ola@example.no")
+    s.execute(update(LedgerLot).where(LedgerLot.points == 40).values(customer_id=other))
+
+
+# A lot's remaining outside 0..points is refused by a CHECK constraint before verify sees it.
 DAMAGE: dict[str, tuple[Callable[[Session, int, int], None], set[str]]] = {
     "lot_remaining_mismatch": (shrink_a_lot, {"lot_remaining_mismatch"}),
     "unbalanced_transaction": (unbalance, {"unbalanced_transaction"}),
     "negative_available": (overdraw, {"negative_available", "debt_inconsistent"}),
     "pending_without_lot": (pending_without_lot, {"pending_without_lot"}),
+    "lot_in_wrong_account": (settle_without_postings, {"lot_in_wrong_account"}),
+    "lot_owner_mismatch": (give_a_lot_away, {"lot_owner_mismatch"}),
     "foreign_member_posting": (
         post_to_another_member,
         {"foreign_member_posting", "debt_inconsistent"},

@@ -1,10 +1,12 @@
 """`trofast ledger verify`: every ledger invariant, checked over the whole database.
 
-Each check is one set-based query that returns the violating rows (none when the ledger is
-sound), so the cost is a few scans whatever the number of members. This module is the
-repository of those queries; it reads only. Balances are not cached anywhere (they are sums
-of postings), so "a cached balance equals its postings" holds by construction; the one
-cached figure, `ledger_lots.remaining`, is checked against its postings here.
+The checks are grouped into a few scans, each one set-based query that reads a table once
+and answers several checks with a boolean column per check (named after it): the lots with
+their postings, the transactions with their postings, the members' available balances, and
+the idempotency keys. Counting is one aggregate per scan; examples are fetched only for a
+check that failed. Balances are not cached anywhere (they are sums of postings), so "a cached
+balance equals its postings" holds by construction; the one cached figure,
+`ledger_lots.remaining`, is checked against its postings here. This module reads only.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-from sqlalchemy import Select, and_, case, exists, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Select, and_, case, exists, func, or_, select, text
+from sqlalchemy.orm import Session
 
 from trofast.models import LedgerAccount, LedgerLot, LedgerPosting, LedgerTransaction
 
@@ -34,15 +36,23 @@ class Violation:
     examples: list[dict[str, Any]]
 
 
-def _unbalanced() -> Query:
-    total = func.sum(P.amount)
-    return (
-        select(P.transaction_id, total.label("sum")).group_by(P.transaction_id).having(total != 0)
-    )
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    description: str
 
 
-def _lot_sums() -> Any:
-    return (
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """One query: identifying columns, plus one boolean column per check named after it."""
+
+    rows: Callable[[], Query]
+    checks: tuple[Check, ...]
+
+
+def _lots() -> Query:
+    """Every lot against the member postings that name it, and the earning that made it."""
+    sums = (
         select(
             P.lot_id,
             func.sum(P.amount).label("total"),
@@ -54,58 +64,66 @@ def _lot_sums() -> Any:
         .group_by(P.lot_id)
         .subquery()
     )
-
-
-def _lot_bounds() -> Query:
-    return select(L.id, L.points, L.remaining).where(
-        or_(L.points <= 0, L.remaining < 0, L.remaining > L.points)
-    )
-
-
-def _lot_remaining() -> Query:
-    sums = _lot_sums()
     held = func.coalesce(sums.c.total, 0)
     return (
-        select(L.id, L.remaining, held.label("postings"))
-        .outerjoin(sums, sums.c.lot_id == L.id)
-        .where(held != L.remaining)
-    )
-
-
-def _lot_state() -> Query:
-    sums = _lot_sums()
-    return (
-        select(L.id, L.state, sums.c.in_pending, sums.c.in_available)
-        .join(sums, sums.c.lot_id == L.id)
-        .where(
+        select(
+            L.id.label("lot_id"),
+            L.customer_id,
+            T.customer_id.label("transaction_customer"),
+            L.state,
+            L.points,
+            L.remaining,
+            held.label("postings"),
+            sums.c.in_pending,
+            sums.c.in_available,
+            or_(L.points <= 0, L.remaining < 0, L.remaining > L.points).label("lot_out_of_bounds"),
+            (held != L.remaining).label("lot_remaining_mismatch"),
             or_(
                 and_(L.state == "pending", sums.c.in_available != 0),
                 and_(L.state == "available", sums.c.in_pending != 0),
                 L.state.not_in(("pending", "available")),
-            )
+            ).label("lot_in_wrong_account"),
+            (T.customer_id != L.customer_id).label("lot_owner_mismatch"),
         )
+        .join(T, T.id == L.transaction_id)
+        .outerjoin(sums, sums.c.lot_id == L.id)
     )
 
 
-def _pending_without_lot() -> Query:
-    return (
-        select(P.id, P.transaction_id, P.amount)
+def _transactions() -> Query:
+    """Every transaction against its postings: their sum and whose member accounts they touch."""
+    member_customer = case((_MEMBER, A.customer_id))
+    sums = (
+        select(
+            P.transaction_id,
+            func.sum(P.amount).label("sum"),
+            func.min(member_customer).label("member_min"),
+            func.max(member_customer).label("member_max"),
+            func.count(case((and_(A.kind == "pending", P.lot_id.is_(None)), 1))).label(
+                "pending_postings_without_lot"
+            ),
+        )
         .join(A, A.id == P.account_id)
-        .where(A.kind == "pending", P.lot_id.is_(None))
+        .group_by(P.transaction_id)
+        .subquery()
     )
+    return select(
+        sums.c.transaction_id,
+        sums.c.sum,
+        T.customer_id,
+        sums.c.member_min.label("member_account_customer"),
+        sums.c.pending_postings_without_lot,
+        (sums.c.sum != 0).label("unbalanced_transaction"),
+        (sums.c.pending_postings_without_lot > 0).label("pending_without_lot"),
+        or_(sums.c.member_min != T.customer_id, sums.c.member_max != T.customer_id).label(
+            "foreign_member_posting"
+        ),
+    ).join(T, T.id == sums.c.transaction_id)
 
 
-def _foreign_member_posting() -> Query:
-    return (
-        select(P.id, P.transaction_id, A.customer_id.label("account_customer"), T.customer_id)
-        .join(A, A.id == P.account_id)
-        .join(T, T.id == P.transaction_id)
-        .where(_MEMBER, A.customer_id != T.customer_id)
-    )
-
-
-def _available_totals() -> Any:
-    return (
+def _members() -> Query:
+    """Every member's available balance and its lot-less part (debt and its repayment)."""
+    totals = (
         select(
             A.customer_id,
             func.sum(P.amount).label("balance"),
@@ -116,78 +134,107 @@ def _available_totals() -> Any:
         .group_by(A.customer_id)
         .subquery()
     )
-
-
-def _negative_without_debt_policy() -> Query:
-    totals = _available_totals()
     allowed = exists().where(T.customer_id == totals.c.customer_id, T.debt_policy == "allow_debt")
-    return select(totals.c.customer_id, totals.c.balance).where(totals.c.balance < 0, ~allowed)
-
-
-def _debt_shape() -> Query:
-    totals = _available_totals()
     spendable = exists().where(
         L.customer_id == totals.c.customer_id, L.state == "available", L.remaining > 0
     )
-    # Lot-less available postings are debt and its repayment: they can never sum above
-    # zero, and while a debt is open every earning repays it before it can be spent.
-    return select(totals.c.customer_id, totals.c.lotless).where(
-        or_(totals.c.lotless > 0, and_(totals.c.lotless < 0, spendable))
+    return select(
+        totals.c.customer_id,
+        totals.c.balance,
+        totals.c.lotless,
+        and_(totals.c.balance < 0, ~allowed).label("negative_available"),
+        # Lot-less available postings are debt and its repayment: they can never sum above
+        # zero, and while a debt is open every earning repays it before it can be spent.
+        or_(totals.c.lotless > 0, and_(totals.c.lotless < 0, spendable)).label("debt_inconsistent"),
     )
 
 
-def _duplicate_keys() -> Query:
+def _keys() -> Query:
     n = func.count()
     return (
-        select(T.idempotency_key, n.label("transactions")).group_by(T.idempotency_key).having(n > 1)
+        select(
+            T.idempotency_key, n.label("transactions"), (n > 1).label("duplicate_idempotency_key")
+        )
+        .group_by(T.idempotency_key)
+        .having(n > 1)
     )
 
 
-def _lot_owner() -> Query:
-    earning = aliased(LedgerTransaction)
-    return (
-        select(L.id, L.customer_id, earning.customer_id.label("transaction_customer"))
-        .join(earning, earning.id == L.transaction_id)
-        .where(earning.customer_id != L.customer_id)
-    )
-
-
-CHECKS: dict[str, tuple[str, Callable[[], Query]]] = {
-    "unbalanced_transaction": ("postings of a transaction do not sum to zero", _unbalanced),
-    "lot_out_of_bounds": ("a lot's remaining is outside 0..points", _lot_bounds),
-    "lot_remaining_mismatch": ("a lot's remaining differs from its postings", _lot_remaining),
-    "lot_in_wrong_account": ("a lot's points sit in the account of another state", _lot_state),
-    "pending_without_lot": ("a pending posting names no lot", _pending_without_lot),
-    "foreign_member_posting": (
-        "a transaction posts to another member's account",
-        _foreign_member_posting,
+SCANS = (
+    Scan(
+        _lots,
+        (
+            Check("lot_out_of_bounds", "a lot's remaining is outside 0..points"),
+            Check("lot_remaining_mismatch", "a lot's remaining differs from its postings"),
+            Check("lot_in_wrong_account", "a lot's points sit in the account of another state"),
+            Check("lot_owner_mismatch", "a lot belongs to another member than its earning"),
+        ),
     ),
-    "negative_available": (
-        "an available balance is below zero without a debt-allowing reversal",
-        _negative_without_debt_policy,
+    Scan(
+        _transactions,
+        (
+            Check("unbalanced_transaction", "postings of a transaction do not sum to zero"),
+            Check("pending_without_lot", "a transaction posts pending points without a lot"),
+            Check("foreign_member_posting", "a transaction posts to another member's account"),
+        ),
     ),
-    "debt_inconsistent": (
-        "debt is positive, or open while the member holds spendable lots",
-        _debt_shape,
+    Scan(
+        _members,
+        (
+            Check(
+                "negative_available",
+                "an available balance is below zero without a debt-allowing reversal",
+            ),
+            Check(
+                "debt_inconsistent",
+                "debt is positive, or open while the member holds spendable lots",
+            ),
+        ),
     ),
-    "duplicate_idempotency_key": ("more than one transaction for a key", _duplicate_keys),
-    "lot_owner_mismatch": ("a lot belongs to another member than its earning", _lot_owner),
-}
+    Scan(
+        _keys,
+        (Check("duplicate_idempotency_key", "more than one transaction for a key"),),
+    ),
+)
+CHECKS = {check.name: check for scan in SCANS for check in scan.checks}
 
 
 def verify(session: Session, timings: dict[str, float] | None = None) -> list[Violation]:
     """Every violated invariant with its count and a few examples; empty when sound.
 
-    `timings`, when given, receives the seconds each check took (for the benchmark).
+    `timings`, when given, receives the seconds each scan took, by its checks' names.
     """
+    _tune(session)
     found: list[Violation] = []
-    for name, (description, query) in CHECKS.items():
-        stmt = query()
+    for scan in SCANS:
+        rows = scan.rows().subquery()
+        flags = [rows.c[check.name] for check in scan.checks]
         started = time.perf_counter()
-        count = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+        counts = session.execute(
+            select(*[func.count().filter(flag) for flag in flags]).select_from(rows)
+        ).one()
         if timings is not None:
-            timings[name] = time.perf_counter() - started
-        if count:
-            rows = session.execute(stmt.limit(EXAMPLES)).mappings()
-            found.append(Violation(name, description, count, [dict(r) for r in rows]))
+            timings[", ".join(check.name for check in scan.checks)] = time.perf_counter() - started
+        shown = [column for column in rows.c if column.name not in CHECKS]
+        for check, flag, count in zip(scan.checks, flags, counts, strict=True):
+            if count:
+                examples = session.execute(select(*shown).where(flag).limit(EXAMPLES)).mappings()
+                found.append(
+                    Violation(
+                        check.name, check.description, int(count), [dict(r) for r in examples]
+                    )
+                )
     return found
+
+
+def _tune(session: Session) -> None:
+    """Settings for this transaction only, on PostgreSQL: big aggregates in memory, serially.
+
+    The lot scan aggregates every member posting by lot; with the default 4 MB of work memory
+    the hash aggregate spills to disk, and PostgreSQL's parallel plan for it made each worker
+    aggregate all postings again (three times the work on two cores). Measured on 2 million
+    postings: both lot checks took 8.7 s as separate parallel queries, 3.7 s as one serial scan.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL work_mem = '256MB'"))
+        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
