@@ -32,10 +32,11 @@ from trofast.member.schemas import (
     TillReward,
 )
 from trofast.models import Customer
-from trofast.program import ladder
+from trofast.program import ladder, tiers
 from trofast.program.catalogue import CouponReward, Reward
 from trofast.program.service import Active, active, is_member
 from trofast.reward import service as reward_service
+from trofast.reward.eligibility import Standing
 
 
 def _phone(raw: str) -> str | None:
@@ -74,7 +75,7 @@ def find(session: Session, selector: str, raw: str, *, secret: bytes, now: datet
         is_member(program.programme, customer) if program else customer.is_member
     ):
         raise MemberNotFound(f"no member with this {selector}")
-    return _view(session, customer, program)
+    return _view(session, customer, program, now)
 
 
 def _identify(
@@ -96,7 +97,9 @@ def _for_stores(reward: Reward) -> bool:
     return not channels or "store" in channels
 
 
-def _view(session: Session, customer: Customer, program: Active | None) -> TillMember:
+def _view(
+    session: Session, customer: Customer, program: Active | None, now: datetime
+) -> TillMember:
     pending, available = queries.pending_and_available(session, customer.id)
     level = ladder.current_level(session, program, customer.id)
     usable = [
@@ -106,11 +109,16 @@ def _view(session: Session, customer: Customer, program: Active | None) -> TillM
         if ok and (not coupon.channels or "store" in coupon.channels)
     ]
     rewards = []
-    # Skipped without a catalogue: `offers` reads the member's standing and balance again.
     if program is not None and program.programme.rewards:
+        rules = program.programme.tiers
+        standing = Standing(
+            is_member=True,  # `find` let only members through
+            level_rank=tiers.rank(rules, level) if rules is not None and level else 0,
+        )
+        offers = reward_service.offers_for(session, program, customer.id, standing, available, now)
         rewards = [
             TillReward(id=o.reward.id, name=o.reward.name, kind=o.reward.kind, cost=o.reward.cost)
-            for o in reward_service.offers(session, customer.id)
+            for o in offers
             if o.reason is None and _for_stores(o.reward)
         ]
     return TillMember(

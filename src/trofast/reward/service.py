@@ -244,11 +244,24 @@ def offers(session: Session, customer_id: int, *, now: datetime | None = None) -
             raise MemberNotFound(f"no customer {customer_id}", detail={"customer_id": customer_id})
         return []
     standing = _standing(session, program, customer_id)
+    _, balance = ledger_queries.pending_and_available(session, customer_id)
+    return offers_for(session, program, customer_id, standing, balance, now)
+
+
+def offers_for(
+    session: Session,
+    program: Active,
+    customer_id: int,
+    standing: eligibility.Standing,
+    balance: int,
+    now: datetime,
+) -> list[Offer]:
+    """`offers` for a caller that has already read the member's standing and available
+    balance in this unit of work (the till's lookup shows both beside the rewards)."""
     rewards = program.programme.rewards
     ids = [r.id for r in rewards]
     counters = repository.stock(session, ids)
     uses = repository.member_uses(session, customer_id, ids)
-    balance = ledger_queries.balance_summary(session, customer_id, now).available
     result = []
     for reward in rewards:
         taken, redeemed = counters.get(reward.id, (0, 0))
