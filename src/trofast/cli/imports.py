@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from trofast.cli.context import console, engine_scope, err_console, session_scop
 from trofast.config import get_settings
 from trofast.imports.errors import ImportFileError
 from trofast.imports.mapping import ImportOptions, parse_overrides, source_name
-from trofast.imports.normalise import normalise
+from trofast.imports.normalise import Chunk, normalise
 from trofast.imports.reader import ImportFile, chunks, open_file
 from trofast.imports.service import ChunkResult, import_chunk
 
@@ -61,14 +62,26 @@ def run_import(
     """
     summary = ImportSummary()
     started = time.perf_counter()
-    for frame in chunks(source_file, options.batch_size):
-        chunk = normalise(frame, source_file.mapping, options)
-        with session_scope(engine) as session:
-            result = import_chunk(session, chunk, options.source)
-        summary.add(result)
-        summary.seconds = time.perf_counter() - started
-        if on_chunk is not None:
-            on_chunk(result)
+    frames = chunks(source_file, options.batch_size)
+
+    def read_next() -> Chunk | None:
+        frame = next(frames, None)
+        return None if frame is None else normalise(frame, source_file.mapping, options)
+
+    # Reading and normalising chunk n+1 (Polars, phone parsing) overlaps the loading of
+    # chunk n, which mostly waits for PostgreSQL. Only this one thread touches the reader,
+    # one chunk at a time, and a file error in chunk n+1 is raised here only after chunk n
+    # has committed, as before.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-reader") as reader:
+        pending = reader.submit(read_next)
+        while (chunk := pending.result()) is not None:
+            pending = reader.submit(read_next)
+            with session_scope(engine) as session:
+                result = import_chunk(session, chunk, options.source)
+            summary.add(result)
+            summary.seconds = time.perf_counter() - started
+            if on_chunk is not None:
+                on_chunk(result)
     summary.seconds = time.perf_counter() - started
     return summary
 
