@@ -31,6 +31,7 @@ from sqlalchemy import Engine, event
 from trofast.cli.imports import ImportSummary, run_import
 from trofast.config import Settings
 from trofast.db import build_engine
+from trofast.imports import repository_postgres
 from trofast.imports.mapping import ImportOptions
 from trofast.imports.reader import open_file
 from trofast.migrate import upgrade
@@ -115,7 +116,15 @@ def main() -> None:
     parser.add_argument("--twice", action="store_true", help="Import each file again (no-op run).")
     parser.add_argument("--no-cdnow", action="store_true", help="Only the generated file.")
     parser.add_argument("--profile", type=Path, help="Write a cProfile of the imports here.")
+    parser.add_argument(
+        "--row-triggers",
+        action="store_true",
+        help="Foreign keys checked by PostgreSQL's row triggers, as for a role that may not "
+        "set session_replication_role.",
+    )
     args = parser.parse_args()
+    if args.row_triggers:
+        repository_postgres.may_check_keys_in_bulk = lambda _session: False
 
     url = fresh_database(args.admin_url, args.database)
     engine = build_engine(Settings(database_url=url, _env_file=None))  # type: ignore[call-arg]
