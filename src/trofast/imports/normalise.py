@@ -132,7 +132,7 @@ def _identities(frame: pl.DataFrame, options: ImportOptions) -> pl.DataFrame:
 
 
 # A customer's phone comes back chunk after chunk, and parsing it with `phonenumbers` was the
-# normaliser's largest cost (~70 µs a number, 0.3-0.5 s per 100k-row chunk). The result
+# normaliser's largest cost (~40 µs a number, ~0.4 s per 100k-row chunk). The result
 # depends on nothing but the arguments, so it is remembered; 2**17 entries are ~20 MB.
 @functools.lru_cache(maxsize=1 << 17)
 def _phone_or_none(raw: str, region: str) -> str | None:

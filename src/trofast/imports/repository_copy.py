@@ -2,9 +2,8 @@
 
 Rows cross the wire as CSV that Polars writes and reads in Rust. The row-at-a-time paths
 this replaces cost more on the client than the server's work: psycopg dumps a Python list
-into an array parameter element by element (a regular expression per string, ~2.8 s of
-client time per 500k-line import), and SQLAlchemy fetches results row by row (~1.7 s for
-the 850k rows of lookups and ids of the same import).
+into an array parameter element by element (a regular expression per string; ~17 ms per
+40k keys), and SQLAlchemy fetches results row by row (~2 µs a row).
 """
 
 from __future__ import annotations
