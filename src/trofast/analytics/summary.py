@@ -36,12 +36,14 @@ from typing import Literal, TypeAlias
 import polars as pl
 import pyarrow as pa
 
+from trofast.analytics._occasions import customer_days
 from trofast.analytics.errors import InvalidInput
 
 Unit: TypeAlias = Literal["day", "week", "month"]
 UNIT_DAYS: dict[str, float] = {"day": 1.0, "week": 7.0, "month": 365.25 / 12.0}
 
 FrameLike: TypeAlias = pl.DataFrame | pl.LazyFrame | pa.Table
+_EPOCH = date(1970, 1, 1)
 
 
 def unit_days(unit: str) -> float:
@@ -65,18 +67,10 @@ def to_lazy(frame: FrameLike) -> pl.LazyFrame:
     raise InvalidInput(f"expected a Polars or Arrow frame, got {type(frame).__name__}")
 
 
-def purchase_occasions(
-    orders: FrameLike,
-    *,
-    customer_col: str = "customer_id",
-    date_col: str = "timestamp",
-    amount_col: str = "amount",
+def _order_days(
+    orders: FrameLike, *, customer_col: str, date_col: str, amount_col: str
 ) -> pl.LazyFrame:
-    """Normalise an order log to one row per customer-day: ``customer_id, day, amount``.
-
-    The date column may be a ``Date`` or a ``Datetime`` (an aware datetime is cut to the
-    calendar day in its own time zone, which is the shop's day).
-    """
+    """One row per order: ``customer_id, day, amount`` (Float64), the columns checked."""
     lf = to_lazy(orders)
     schema = lf.collect_schema()
     missing = [c for c in (customer_col, date_col, amount_col) if c not in schema]
@@ -95,14 +89,80 @@ def purchase_occasions(
             f"column {date_col!r} must be a date or datetime, not {dtype}",
             detail={"column": date_col, "dtype": str(dtype)},
         )
+    return lf.select(
+        pl.col(customer_col).alias("customer_id"),
+        day.alias("day"),
+        pl.col(amount_col).cast(pl.Float64).alias("amount"),
+    )
+
+
+def purchase_occasions(
+    orders: FrameLike,
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "timestamp",
+    amount_col: str = "amount",
+) -> pl.LazyFrame:
+    """Normalise an order log to one row per customer-day: ``customer_id, day, amount``.
+
+    The date column may be a ``Date`` or a ``Datetime`` (an aware datetime is cut to the
+    calendar day in its own time zone, which is the shop's day).
+    """
     return (
-        lf.select(
-            pl.col(customer_col).alias("customer_id"),
-            day.alias("day"),
-            pl.col(amount_col).cast(pl.Float64).alias("amount"),
-        )
+        _order_days(orders, customer_col=customer_col, date_col=date_col, amount_col=amount_col)
         .group_by("customer_id", "day")
         .agg(pl.col("amount").sum())
+    )
+
+
+def _calibration_summary(
+    order_days: pl.LazyFrame, calibration_end: date, days: float
+) -> pl.DataFrame:
+    """Frequency, recency, T and monetary value from the orders up to ``calibration_end``.
+
+    Only the three needed columns are materialised, with the day as Int32; the aggregation is
+    one integer sort (`trofast.analytics._occasions`), not two hash group-bys over every order.
+    """
+    frame = (
+        order_days.filter(
+            pl.col("day") <= pl.lit(calibration_end, dtype=pl.Date),
+            pl.col("customer_id").is_not_null(),
+        )
+        .with_columns(pl.col("day").cast(pl.Int32))
+        .collect()
+    )
+    if frame.height == 0:
+        return pl.DataFrame(
+            schema={
+                "customer_id": frame.schema["customer_id"],
+                "frequency": pl.Int64,
+                "recency": pl.Float64,
+                "T": pl.Float64,
+                "monetary_value": pl.Float64,
+            }
+        )
+    agg = customer_days(frame["customer_id"], frame["day"], frame["amount"])
+    del frame
+    # The arithmetic stays in Polars, as before this path existed, so the values are the same
+    # to the last bit (Polars divides by a scalar differently from numpy).
+    n = pl.col("n")
+    return pl.DataFrame(
+        {
+            "customer_id": agg.customer_id,
+            "n": agg.occasions,
+            "first": agg.first_day,
+            "last": agg.last_day,
+            "total": agg.total,
+            "first_amount": agg.first_total,
+        }
+    ).select(
+        "customer_id",
+        frequency=n - 1,
+        recency=(pl.col("last") - pl.col("first")) / days,
+        T=((calibration_end - _EPOCH).days - pl.col("first")) / days,
+        monetary_value=pl.when(n > 1)
+        .then((pl.col("total") - pl.col("first_amount")) / (n - 1))
+        .otherwise(0.0),
     )
 
 
@@ -121,7 +181,9 @@ def summarize(
     Parameters
     ----------
     orders
-        One row per order (or per order line: lines of one day are summed anyway).
+        One row per order (or per order line: lines of one day are summed anyway). A
+        ``LazyFrame`` (e.g. ``pl.scan_parquet``) is read for the three columns only. Orders
+        without a customer or a date are ignored; a missing amount counts as 0.
     calibration_end
         Last day of the calibration period (inclusive). Customers whose first purchase is later
         are not in the result.
@@ -141,45 +203,26 @@ def summarize(
     days = unit_days(unit)
     if observation_end is not None and observation_end <= calibration_end:
         raise InvalidInput("observation_end must be after calibration_end")
-    occasions = purchase_occasions(
-        orders, customer_col=customer_col, date_col=date_col, amount_col=amount_col
-    )
+    columns = {"customer_col": customer_col, "date_col": date_col, "amount_col": amount_col}
+    calib = _calibration_summary(_order_days(orders, **columns), calibration_end, days)
+    if observation_end is None:
+        return calib
     cal_end = pl.lit(calibration_end, dtype=pl.Date)
-    calib = (
-        occasions.filter(pl.col("day") <= cal_end)
+    hold = (
+        purchase_occasions(orders, **columns)
+        .filter((pl.col("day") > cal_end) & (pl.col("day") <= pl.lit(observation_end)))
         .group_by("customer_id")
         .agg(
-            n=pl.len(),
-            first=pl.col("day").min(),
-            last=pl.col("day").max(),
-            total=pl.col("amount").sum(),
-            first_amount=pl.col("amount").get(pl.col("day").arg_min()),
+            frequency_holdout=pl.len().cast(pl.Int64),
+            monetary_value_holdout=pl.col("amount").mean(),
         )
-        .select(
-            "customer_id",
-            frequency=(pl.col("n") - 1).cast(pl.Int64),
-            recency=(pl.col("last") - pl.col("first")).dt.total_days() / days,
-            T=(cal_end - pl.col("first")).dt.total_days() / days,
-            monetary_value=pl.when(pl.col("n") > 1)
-            .then((pl.col("total") - pl.col("first_amount")) / (pl.col("n") - 1))
-            .otherwise(0.0),
-        )
+        .collect()
     )
-    if observation_end is not None:
-        hold = (
-            occasions.filter((pl.col("day") > cal_end) & (pl.col("day") <= pl.lit(observation_end)))
-            .group_by("customer_id")
-            .agg(
-                frequency_holdout=pl.len().cast(pl.Int64),
-                monetary_value_holdout=pl.col("amount").mean(),
-            )
-        )
-        calib = calib.join(hold, on="customer_id", how="left").with_columns(
-            pl.col("frequency_holdout").fill_null(0),
-            pl.col("monetary_value_holdout").fill_null(0.0),
-            duration_holdout=pl.lit((observation_end - calibration_end).days / days),
-        )
-    return calib.sort("customer_id").collect()
+    return calib.join(hold, on="customer_id", how="left").with_columns(
+        pl.col("frequency_holdout").fill_null(0),
+        pl.col("monetary_value_holdout").fill_null(0.0),
+        duration_holdout=pl.lit((observation_end - calibration_end).days / days),
+    )
 
 
 def calibration_holdout_split(
