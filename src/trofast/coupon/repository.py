@@ -173,13 +173,14 @@ def give_back_customer_use(session: Session, coupon_id: int, customer_id: int) -
     )
 
 
-def take_use(session: Session, coupon_id: int) -> bool:
+def take_use(session: Session, coupon_id: int) -> int | None:
     """One more use of the coupon, unless all `max_uses` are taken (NULL: unlimited).
 
-    On PostgreSQL a second writer blocks on the row lock, then re-evaluates the WHERE on the
-    committed row: of 100 checkouts racing for the last use exactly one sees rowcount 1.
+    Returns the coupon's uses now, or None when no use was left. On PostgreSQL a second
+    writer blocks on the row lock, then re-evaluates the WHERE on the committed row: of 100
+    checkouts racing for the last use exactly one gets a row back.
     """
-    result = session.execute(
+    uses: int | None = session.execute(
         update(Coupon)
         .where(
             Coupon.id == coupon_id,
@@ -187,9 +188,10 @@ def take_use(session: Session, coupon_id: int) -> bool:
             (Coupon.max_uses.is_(None)) | (Coupon.uses < Coupon.max_uses),
         )
         .values(uses=Coupon.uses + 1)
+        .returning(Coupon.uses)
         .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    ).scalar_one_or_none()
+    return uses
 
 
 def give_back_use(session: Session, coupon_id: int) -> None:

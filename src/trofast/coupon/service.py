@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from trofast.coupon import codes, origins, repository, rules
 from trofast.coupon.discounts import Applied, Cart
@@ -275,20 +276,23 @@ def redeem(
         won = repository.redemption(session, coupon.id, order_source, order_ref)
         assert won is not None
         return _replay(won, coupon)
+    # Read before the use is taken: from the UPDATE of the coupon row to the commit, every
+    # other checkout of this code waits, so nothing else runs in between.
+    row = session.get(CouponRedemption, new_id)
+    assert row is not None
     if coupon.per_customer_limit is not None:
         assert customer_id is not None  # rules.check refuses with customer_required
         if not repository.take_customer_use(
             session, coupon.id, customer_id, coupon.per_customer_limit
         ):
             raise rejection("customer_limit_reached")
-    if not repository.take_use(session, coupon.id):
+    uses = repository.take_use(session, coupon.id)
+    if uses is None:
         session.refresh(coupon)
         if coupon.disabled_at is not None:
             raise rejection("unknown_or_invalid")
         raise rejection("already_used" if coupon.max_uses == 1 else "limit_reached")
-    row = session.get(CouponRedemption, new_id)
-    assert row is not None
-    session.refresh(coupon)
+    set_committed_value(coupon, "uses", uses)
     return Redeemed(row, coupon, replayed=False)
 
 
