@@ -1,6 +1,6 @@
 """Ingestion over HTTP on PostgreSQL: order events one per request and in batches.
 
-    python -m bench.ingest.bench_http [--seconds 30] [--workers 2] [--programme FILE]
+    python -m bench.ingest.bench_http [--seconds 30] [--workers 2] [--programme FILE] [--batch 100]
 
 With `--programme` (e.g. src/trofast/demo/programme.yaml) the programme is applied first, so
 every order event also posts its points and updates the member's tier: the end-to-end
@@ -65,7 +65,7 @@ def wrk(
             f"-c{connections}",
             f"-d{seconds}s",
             "--timeout",
-            "10s",
+            "30s",
             "-s",
             str(HERE / "orders.lua"),
             url,
@@ -92,6 +92,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--programme", type=Path, default=None)
+    parser.add_argument("--batch", type=int, default=100, help="events per batch request")
     args = parser.parse_args()
     url = fresh_database()
     key = make_key(url, args.programme)
@@ -133,8 +134,8 @@ def main() -> None:
             "single, 8 connections": wrk(
                 base, key, batch=1, connections=8, seconds=args.seconds, run="s8"
             ),
-            "batch of 500, 4 connections": wrk(
-                base, key, batch=500, connections=4, seconds=args.seconds, run="b"
+            f"batch of {args.batch}, 4 connections": wrk(
+                base, key, batch=args.batch, connections=4, seconds=args.seconds, run="b"
             ),
         }
     finally:
