@@ -89,6 +89,43 @@ def hessian_from_value(fun: Callable[[Vector], float], theta: Vector, step: floa
     return hess
 
 
+def _guarded(objective: Objective) -> Objective:
+    def guarded(theta: Vector) -> tuple[float, Vector]:
+        # Line searches probe extreme parameters where gamma functions underflow; those
+        # points are rejected by their value, so the floating-point noise is not news.
+        with np.errstate(all="ignore"):
+            value, grad = objective(theta)
+        if not (math.isfinite(value) and np.all(np.isfinite(grad))):
+            return math.inf, np.zeros_like(theta)
+        return value, grad
+
+    return guarded
+
+
+def _lbfgs(objective: Objective, start: Vector) -> optimize.OptimizeResult:
+    return optimize.minimize(
+        objective,
+        start,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(-_LOG_PARAM_LIMIT, _LOG_PARAM_LIMIT)] * start.size,
+        options={"maxiter": 1000, "ftol": 1e-14, "gtol": 1e-9, "maxcor": 20},
+    )
+
+
+def warm_start(objective: Objective, x0: Vector) -> Vector:
+    """Where the optimiser ends on a cheaper objective (e.g. a subsample): a starting point.
+
+    No convergence checks and no information matrix: the fit that starts here checks
+    everything, and falls back to ``x0`` if this point is not finite.
+    """
+    guarded = _guarded(objective)
+    res = _lbfgs(guarded, x0)
+    if not (np.all(np.isfinite(res.x)) and math.isfinite(guarded(res.x)[0])):
+        return x0
+    return np.asarray(res.x, dtype=np.float64)
+
+
 def minimize_log_params(
     objective: Objective,
     x0: Vector,
@@ -113,28 +150,13 @@ def minimize_log_params(
         The likelihood is not finite at the start, or a parameter runs off to 0 or infinity.
     """
 
-    def guarded(theta: Vector) -> tuple[float, Vector]:
-        # Line searches probe extreme parameters where gamma functions underflow; those
-        # points are rejected by their value, so the floating-point noise is not news.
-        with np.errstate(all="ignore"):
-            value, grad = objective(theta)
-        if not (math.isfinite(value) and np.all(np.isfinite(grad))):
-            return math.inf, np.zeros_like(theta)
-        return value, grad
-
+    guarded = _guarded(objective)
     start_value, _ = guarded(x0)
     if not math.isfinite(start_value):
         raise FitError(f"{model}: the log-likelihood is not finite at the starting values")
 
     def run(start: Vector) -> optimize.OptimizeResult:
-        return optimize.minimize(
-            guarded,
-            start,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=[(-_LOG_PARAM_LIMIT, _LOG_PARAM_LIMIT)] * x0.size,
-            options={"maxiter": 1000, "ftol": 1e-14, "gtol": 1e-9, "maxcor": 20},
-        )
+        return _lbfgs(guarded, start)
 
     res = run(x0)
     if not res.success:

@@ -44,33 +44,40 @@ class CustomerDays:
     first_total: NDArray[np.float64]  # spend on the first day
 
 
-def _dense_codes(ids: pl.Series) -> tuple[NDArray[np.int64], pl.Series]:
-    """Order-preserving dense codes per order and the customer id of each code."""
+def _dense_codes(ids: pl.Series) -> tuple[NDArray[np.unsignedinteger[Any]], pl.Series]:
+    """Order-preserving dense codes per order (uint32 unless there are 2^32 customers) and the
+    customer id of each code."""
     low, high = ids.min(), ids.max()
     dense_limit = _DENSE_ID_SPAN * ids.len() + 1024
     if isinstance(low, int) and isinstance(high, int) and high - low < dense_limit:
         wide = ids if ids.dtype == pl.UInt64 else ids.cast(pl.Int64)  # no overflow in ids - low
-        codes = (wide - low).to_numpy().astype(np.int64, copy=False)
+        code_type = pl.UInt32 if high - low < 2**32 else pl.UInt64
         offsets = pl.int_range(0, high - low + 1, eager=True).cast(ids.dtype)
-        return codes, offsets + pl.Series([low], dtype=ids.dtype)
+        return (wide - low).cast(code_type).to_numpy(), offsets + pl.Series([low], dtype=ids.dtype)
     # Sparse or non-integer ids: rank them (a sort), which keeps the id order.
-    codes = (ids.rank("dense").cast(pl.Int64) - 1).to_numpy()
-    return codes, ids.unique().sort()
+    return (ids.rank("dense") - 1).to_numpy(), ids.unique().sort()
 
 
-def customer_days(ids: pl.Series, days: pl.Series, amounts: pl.Series) -> CustomerDays:
-    """Aggregate orders (``ids``, ``days`` as Int32 days since the epoch, ``amounts``) per
-    customer. The three series have the same length and no nulls in ``ids`` or ``days``."""
-    codes, code_ids = _dense_codes(ids)
+def customer_days(orders: pl.DataFrame) -> CustomerDays:
+    """Aggregate orders (``customer_id``, ``day`` as Int32 days since the epoch, ``amount`` as
+    Float64) per customer; no nulls in ``customer_id`` or ``day``.
+
+    The columns are taken out of ``orders`` as they are converted, so the frame and its numpy
+    copy are not both held at the peak.
+    """
+    codes, code_ids = _dense_codes(orders.drop_in_place("customer_id"))
     n_codes = code_ids.len()
-    day = days.to_numpy().astype(np.int64, copy=False)
-    amount = amounts.fill_null(0.0).to_numpy()
+    day = orders.drop_in_place("day").to_numpy(writable=True)
+    amounts = orders.drop_in_place("amount")
+    amount = (amounts.fill_null(0.0) if amounts.null_count() else amounts).to_numpy()
+    del amounts
     day0 = int(day.min())
-    n_days = int(day.max()) - day0 + 1
+    day -= day0
+    n_days = int(day.max()) + 1
     key_type = np.uint32 if n_codes * n_days < _UINT32_KEYS else np.uint64
     keys: NDArray[np.unsignedinteger[Any]] = codes.astype(key_type)
     keys *= n_days
-    keys += (day - day0).astype(key_type)
+    keys += day.astype(key_type, copy=False)
     keys.sort()
     # distinct customer-days, then where each customer's run of them starts
     distinct = np.empty(keys.size, dtype=bool)
@@ -87,11 +94,13 @@ def customer_days(ids: pl.Series, days: pl.Series, amounts: pl.Series) -> Custom
     ends = np.append(starts[1:], keys.size)
     first = (keys[starts] % n_days).astype(np.int64)
     last = (keys[ends - 1] % n_days).astype(np.int64)
-    first_by_code = np.zeros(n_codes, dtype=np.int64)
-    first_by_code[present] = first
-    on_first_day = (day - day0) == first_by_code[codes]
+    del keys, code_of_key, new_customer
     total = np.bincount(codes, weights=amount, minlength=n_codes)
-    first_total = np.bincount(codes, weights=np.where(on_first_day, amount, 0.0),
+    # spend on the first day: only those orders (about one per customer) go through bincount
+    first_by_code = np.zeros(n_codes, dtype=day.dtype)
+    first_by_code[present] = first
+    on_first_day = day == first_by_code[codes]
+    first_total = np.bincount(codes[on_first_day], weights=amount[on_first_day],
                               minlength=n_codes)  # fmt: skip
     return CustomerDays(
         customer_id=code_ids.gather(present),

@@ -141,8 +141,7 @@ def _calibration_summary(
                 "monetary_value": pl.Float64,
             }
         )
-    agg = customer_days(frame["customer_id"], frame["day"], frame["amount"])
-    del frame
+    agg = customer_days(frame)
     # The arithmetic stays in Polars, as before this path existed, so the values are the same
     # to the last bit (Polars divides by a scalar differently from numpy).
     n = pl.col("n")
