@@ -29,7 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from trofast.imports import repository_copy, repository_postgres
+from trofast.imports import columns, repository_copy, repository_postgres
 from trofast.models import Customer, CustomerIdentity, Order, OrderLine, Product
 from trofast.order import repository as orders_repository
 
@@ -198,31 +198,8 @@ def product_ids(session: Session, products: pl.DataFrame) -> dict[str, int]:
     return known
 
 
-_ORDER_COLUMNS = (
-    "external_id",
-    "customer_id",
-    "channel",
-    "store_id",
-    "email",
-    "phone",
-    "currency",
-    "subtotal_minor",
-    "discount_minor",
-    "total_minor",
-    "placed_at",
-)
-_LINE_COLUMNS = (
-    "order_external_id",
-    "external_id",
-    "sku",
-    "product_id",
-    "name",
-    "category",
-    "quantity",
-    "unit_price_minor",
-    "discount_minor",
-    "total_minor",
-)
+_ORDER_COLUMNS = ("external_id", *columns.ORDER_FROM_FILE)
+_LINE_COLUMNS = ("order_external_id", *columns.LINE_FROM_FILE)
 
 
 def insert_orders(
@@ -242,7 +219,7 @@ def insert_orders(
 
 def _imported_order(source: str, now: datetime) -> dict[str, Any]:
     return {
-        **repository_postgres.ORDER_CONSTANTS,
+        **columns.NEW_ORDER,
         "source": source,
         "snapshot_at": now,
         "created_at": now,

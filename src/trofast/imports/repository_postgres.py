@@ -36,23 +36,8 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
 from sqlalchemy.orm import Session
 
+from trofast.imports import columns
 from trofast.imports.repository_copy import copy_in, copy_out, lookup, next_ids
-
-ORDER_CONSTANTS: dict[str, Any] = {
-    "number": None,
-    "status": "open",
-    "financial_status": "paid",
-    "fulfillment_status": "unfulfilled",
-    "presentment_currency": None,
-    "presentment_total_minor": None,
-    "shipping_minor": 0,
-    "tax_minor": 0,
-    "refunded_minor": 0,
-    "discount_codes": [],
-    "loyalty_opt_in": False,
-    "attributes": {},
-}
-
 
 # Lookups probe the unique index once per key: LIMIT 1 keeps each LATERAL subquery a
 # nested-loop probe whatever the statistics say. As `key = ANY(array)` the planner, told by
@@ -209,7 +194,7 @@ def _copy_orders(
     # columns and `now` three more, and formatting them per column and row cost more client
     # CPU than the rest of the COPY payload.
     stamp = now.astimezone(UTC).strftime(_TIMESTAMP)
-    fixed = {**ORDER_CONSTANTS, "source": source, "snapshot_at": stamp}
+    fixed = {**columns.NEW_ORDER, "source": source, "snapshot_at": stamp}
     fixed |= {"created_at": stamp, "updated_at": stamp}
     placed = pl.col("placed_at").dt.strftime(_TIMESTAMP_FORMAT)
     rows = orders.with_columns(placed).with_columns(

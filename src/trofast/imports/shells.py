@@ -13,51 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import polars as pl
 from sqlalchemy.orm import Session
 
+from trofast.imports import columns
 from trofast.ingest import appliers
 from trofast.models import OrderLine
 from trofast.order import repository as orders
-
-# What the import writes that a row of the file does not say (see docs/import.md).
-_IMPORTED: dict[str, Any] = {
-    "number": None,
-    "status": "open",
-    "financial_status": "paid",
-    "fulfillment_status": "unfulfilled",
-    "presentment_currency": None,
-    "presentment_total_minor": None,
-    "shipping_minor": 0,
-    "tax_minor": 0,
-    "discount_codes": [],
-    "loyalty_opt_in": False,
-}
-_FROM_FILE = (
-    "customer_id",
-    "channel",
-    "store_id",
-    "email",
-    "phone",
-    "currency",
-    "subtotal_minor",
-    "discount_minor",
-    "total_minor",
-    "placed_at",
-)
-_LINE_FROM_FILE = (
-    "external_id",
-    "sku",
-    "product_id",
-    "name",
-    "category",
-    "quantity",
-    "unit_price_minor",
-    "discount_minor",
-    "total_minor",
-)
 
 
 @dataclass(frozen=True)
@@ -77,9 +40,9 @@ def fill(
         order = orders.lock_order(session, source, row["external_id"])
         if order is None or order.snapshot_at is not None:
             continue  # a live snapshot came first and released the events: it stands
-        for name, value in _IMPORTED.items():
+        for name, value in columns.FIXED.items():
             setattr(order, name, value)
-        for name in _FROM_FILE:
+        for name in columns.ORDER_FROM_FILE:
             setattr(order, name, row[name])
         order.paid_at = order.source_updated_at = row["placed_at"]
         order.snapshot_at = order.updated_at = now
@@ -91,7 +54,7 @@ def fill(
                     order_id=order.id,
                     tax_minor=0,
                     gift_card=False,
-                    **{name: line[name] for name in _LINE_FROM_FILE},
+                    **{name: line[name] for name in columns.LINE_FROM_FILE},
                 ),
             )
             line_count += 1
