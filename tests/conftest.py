@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,8 +18,6 @@ from trofast.config import Environment, Settings
 from trofast.db import build_engine
 from trofast.migrate import upgrade
 from trofast.models import Base
-
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
 def _settings(url: str) -> Settings:

@@ -37,7 +37,7 @@ from trofast.imports.reader import open_file
 from trofast.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parents[2]
-CDNOW = ROOT.parent / "shared" / "data" / "cdnow" / "CDNOW_master.txt"
+CDNOW = ROOT / "tests" / "data" / "cdnow" / "CDNOW_master.txt"
 GENERATED = ROOT / "bench" / "data" / "orders_1000000.csv"
 _TICK = os.sysconf("SC_CLK_TCK")
 

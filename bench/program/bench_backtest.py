@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 ORDERS = ROOT / "bench" / "data" / "orders_1000000.csv"
-CDNOW = ROOT.parent / "shared" / "data" / "cdnow" / "CDNOW_master.txt"
+CDNOW = ROOT / "tests" / "data" / "cdnow" / "CDNOW_master.txt"
 
 PROGRAMME = """
 name: Bench

@@ -8,10 +8,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from tests.support.data import CDNOW
 from trofast.analytics import BetaGeoModel, GammaGammaModel, ParetoNBDModel, summarize
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-CDNOW_SAMPLE = SHARED / "data" / "cdnow" / "CDNOW_sample.txt"
+CDNOW_SAMPLE = CDNOW / "CDNOW_sample.txt"
 CALIBRATION_END = date(1997, 9, 30)  # end of week 39
 HOLDOUT_END = date(1998, 6, 30)  # 39 more weeks
 
@@ -30,8 +30,6 @@ def load_cdnow_sample(path: Path) -> pl.DataFrame:
 
 @pytest.fixture(scope="session")
 def cdnow_orders() -> pl.DataFrame:
-    if not CDNOW_SAMPLE.is_file():
-        pytest.skip(f"CDNOW sample not found at {CDNOW_SAMPLE} (shared data absent)")
     return load_cdnow_sample(CDNOW_SAMPLE)
 
 

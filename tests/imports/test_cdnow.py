@@ -1,4 +1,4 @@
-"""The CDNOW logs (../shared/data/cdnow), read as whitespace-separated totals-only files."""
+"""The CDNOW logs (tests/data/cdnow), read as whitespace-separated totals-only files."""
 
 from __future__ import annotations
 
@@ -7,11 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SHARED
 from tests.imports.helpers import options, read_all
-
-CDNOW = SHARED / "data" / "cdnow"
-pytestmark = pytest.mark.skipif(not CDNOW.is_dir(), reason="../shared/data/cdnow is absent")
+from tests.support.data import CDNOW
 
 
 def _independent_sum(path: Path, amount_column: int) -> tuple[int, int]:

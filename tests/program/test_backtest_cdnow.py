@@ -1,4 +1,4 @@
-"""The backtest on the CDNOW logs (../shared/data/cdnow), end to end and through the CLI."""
+"""The backtest on the CDNOW logs (tests/data/cdnow), end to end and through the CLI."""
 
 from __future__ import annotations
 
@@ -7,18 +7,14 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import SHARED
+from tests.support.data import CDNOW
 from trofast.cli.main import app
 from trofast.imports.mapping import ImportOptions
 from trofast.program import backtest
 from trofast.program.backtest_history import from_import_file
 from trofast.program.document import load
-
-CDNOW = SHARED / "data" / "cdnow"
-pytestmark = pytest.mark.skipif(not CDNOW.is_dir(), reason="../shared/data/cdnow is absent")
 
 PLAIN = """
 name: CDNOW plain
