@@ -37,6 +37,21 @@ def test_clv_is_the_discounted_sum_of_monthly_expected_purchases(
     assert clv[0] == pytest.approx(by_hand, rel=1e-10)
 
 
+def test_clv_of_every_customer_matches_the_month_by_month_sum(
+    cdnow: pl.DataFrame, bgnbd: BetaGeoModel, gammagamma: GammaGammaModel
+) -> None:
+    # The curve is evaluated per distinct (x, T) and gathered: every customer must still get
+    # their own months, with the differences taken month by month.
+    settings = ClvSettings(months=6, margin=1.0, monthly_discount_rate=0.02,
+                           periods_per_month=52 / 12)  # fmt: skip
+    args = (cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    clv = customer_lifetime_value(bgnbd, gammagamma, *args, cdnow["monetary_value"], settings)
+    months = [bgnbd.conditional_expected_purchases(k * 52 / 12, *args) for k in range(7)]
+    spend = gammagamma.conditional_expected_spend(cdnow["frequency"], cdnow["monetary_value"])
+    by_hand = sum(spend * (months[k] - months[k - 1]) / 1.02**k for k in range(1, 7))
+    np.testing.assert_allclose(clv, by_hand, rtol=1e-12)
+
+
 def test_predict_customers_columns_and_bands(
     cdnow: pl.DataFrame, bgnbd: BetaGeoModel, gammagamma: GammaGammaModel
 ) -> None:

@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, polygamma
 
 from trofast.analytics._mle import (
     FittedModel,
@@ -40,7 +40,6 @@ from trofast.analytics._mle import (
     Vector,
     as_vector,
     dot,
-    hessian_from_gradient,
     minimize_log_params,
     require_customers,
     warm_start,
@@ -156,8 +155,79 @@ def _bgnbd_objective(x: Vector, t_x: Vector, big_t: Vector, w: Vector) -> Object
     return objective
 
 
-def _hessian_of(objective: Objective) -> Callable[[Vector], Vector]:
-    return lambda theta: hessian_from_gradient(objective, theta)
+def _bgnbd_hessian(x: Vector, t_x: Vector, big_t: Vector, w: Vector) -> Callable[[Vector], Vector]:
+    """Analytic Hessian of the mean negative log-likelihood over log(r, alpha, a, b).
+
+    Per customer ``ll = A(x) - (r+x) log(alpha+T) + softplus(d)`` with
+    ``d = log a - log(b+x-1) + (r+x) (log(alpha+T) - log(alpha+t_x))`` (``c3 - c2`` reduces to
+    the first two terms), so ``d2 ll = d2 A - d2[(r+x) log(alpha+T)] + s d2 d + s (1-s) dd dd'``
+    with ``s = expit(d)``. One pass over the rows instead of eight gradients for central
+    differences; the tests check it against those differences.
+    """
+    ux, inv = np.unique(x, return_inverse=True)
+    wx = np.bincount(inv, weights=w, minlength=ux.size)
+    total_w = float(w.sum())
+    has_repeat = ux > 0
+    grid_t, grid_tx = _grid(big_t), _grid(t_x)
+
+    def hessian(theta: Vector) -> Vector:
+        r, alpha, a, b = np.exp(theta)
+        log_t, u = _log_and_inverse(alpha, big_t, grid_t)
+        log_tx, v = _log_and_inverse(alpha, t_x, grid_tx)
+        d_b = np.zeros(ux.size)  # d d / d b per distinct x (no dropout term without repeats)
+        d_b[has_repeat] = -1 / (b + ux[has_repeat] - 1)
+        c3_c2 = np.full(ux.size, -np.inf)
+        c3_c2[has_repeat] = np.log(a) - np.log(b + ux[has_repeat] - 1)
+        rx = (r + ux)[inv]
+        d_r = log_t - log_tx
+        d = c3_c2[inv] + rx * d_r
+        e = np.exp(-np.abs(d))
+        s = np.where(d >= 0, 1.0, e) / (1.0 + e)
+        ws = w * s
+        wq = ws * (1 - s)  # weight times the softplus curvature s (1 - s)
+        d_alpha = rx * (u - v)
+        sx, qx = (np.bincount(inv, weights=z, minlength=ux.size) for z in (ws, wq))
+        q_dr = np.bincount(inv, weights=wq * d_r, minlength=ux.size)
+        q_da = np.bincount(inv, weights=wq * d_alpha, minlength=ux.size)
+        tri_ab = polygamma(1, a + b) - polygamma(1, a + b + ux)
+        h = np.empty((4, 4))
+        h[0, 0] = dot(wx, polygamma(1, r + ux) - polygamma(1, r)) + dot(wq, d_r * d_r)
+        h[0, 1] = total_w / alpha - dot(w, u) + dot(ws, u - v) + dot(wq, d_r * d_alpha)
+        h[1, 1] = (
+            -total_w * r / alpha**2
+            + dot(w * rx, u * u)
+            - dot(ws * rx, u * u - v * v)
+            + dot(wq, d_alpha * d_alpha)
+        )
+        h[0, 2] = float(q_dr.sum()) / a
+        h[0, 3] = dot(q_dr, d_b)
+        h[1, 2] = float(q_da.sum()) / a
+        h[1, 3] = dot(q_da, d_b)
+        h[2, 2] = dot(wx, tri_ab) + (float(qx.sum()) - float(sx.sum())) / a**2
+        h[2, 3] = dot(wx, tri_ab) + dot(qx, d_b) / a
+        h[3, 3] = (
+            dot(wx, polygamma(1, b + ux) - polygamma(1, b) - polygamma(1, a + b + ux))
+            + total_w * polygamma(1, a + b)
+            + dot(sx + qx, d_b * d_b)
+        )
+        h = np.triu(h) + np.triu(h, 1).T
+        # the gradient in natural parameters, for the chain rule to log-parameters
+        g = np.array(
+            [
+                dot(wx, digamma(r + ux) - digamma(r) + np.log(alpha))
+                - dot(w, log_t)
+                + dot(ws, d_r),
+                total_w * r / alpha - dot(w * rx, u) + dot(ws, d_alpha),
+                dot(wx, digamma(a + b) - digamma(a + b + ux)) + float(sx.sum()) / a,
+                dot(wx, digamma(b + ux) - digamma(a + b + ux) - digamma(b) + digamma(a + b))
+                + dot(sx, d_b),
+            ]
+        )
+        p = np.array([r, alpha, a, b])
+        out: Vector = -(h * np.outer(p, p) + np.diag(p * g)) / total_w
+        return out
+
+    return hessian
 
 
 class BetaGeoModel(FittedModel):
@@ -206,7 +276,7 @@ class BetaGeoModel(FittedModel):
             objective,
             x0,
             model="BG/NBD",
-            hessian=_hessian_of(objective),
+            hessian=_bgnbd_hessian(x, t_x, big_t, w),
             n_customers=float(w.sum()),
         )
         self._store(res.x, -res.fun * float(w.sum()), int(w.sum()), hess)
