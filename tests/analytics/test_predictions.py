@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import date
 
 import numpy as np
@@ -122,3 +123,12 @@ def test_models_agree_on_who_is_likely_alive(
 
 def test_calibration_end_is_a_date() -> None:
     assert isinstance(CALIBRATION_END, date)
+
+
+def test_intervals_on_a_ridge_are_unbounded_not_an_overflow(bgnbd: BetaGeoModel) -> None:
+    # a, b -> infinity on a small sample: log-scale variances so large that exp overflows
+    ridge = bgnbd.with_params(np.array([0.3, 7.0, 4.25e5, 1.39e6]))
+    ridge.covariance_ = np.diag([0.01, 0.01, 4e5, 4e5])
+    intervals = ridge.param_intervals()
+    assert (intervals["a"].lower, intervals["a"].upper) == (0.0, math.inf)
+    assert 0 < intervals["r"].lower < 0.3 < intervals["r"].upper < math.inf

@@ -29,6 +29,8 @@ _GRADIENT_TOLERANCE = 1e-5
 _LOG_PARAM_LIMIT = 25.0
 # Beyond exp(±12) a parameter that is still moving is following a ridge to its boundary.
 _RIDGE_LOG_PARAM = 12.0
+# math.exp overflows a float above exp(709.78).
+_MAX_EXP = 700.0
 
 
 def as_vector(values: ArrayLike, name: str) -> Vector:
@@ -272,8 +274,11 @@ class FittedModel:
                 se_log = math.inf
             else:
                 se_log = math.sqrt(max(float(self.covariance_[i, i]), 0.0))
-            lo = est * math.exp(-z * se_log) if math.isfinite(se_log) else 0.0
-            hi = est * math.exp(z * se_log) if math.isfinite(se_log) else math.inf
+            # On a ridge (e.g. BG/NBD's a, b -> infinity) the log-scale error can be so large
+            # that exp overflows: such an interval is unbounded, as with singular information.
+            bounded = z * se_log < _MAX_EXP
+            lo = est * math.exp(-z * se_log) if bounded else 0.0
+            hi = est * math.exp(z * se_log) if bounded else math.inf
             out[name] = ParamInterval(name, est, est * se_log, lo, hi)
         return out
 

@@ -44,18 +44,23 @@ class CustomerDays:
     first_total: NDArray[np.float64]  # spend on the first day
 
 
-def _dense_codes(ids: pl.Series) -> tuple[NDArray[np.unsignedinteger[Any]], pl.Series]:
-    """Order-preserving dense codes per order (uint32 unless there are 2^32 customers) and the
-    customer id of each code."""
+def _dense_codes(ids: pl.Series) -> tuple[NDArray[np.intp], pl.Series]:
+    """Order-preserving dense codes per order and the customer id of each code.
+
+    The codes are ``intp``, the index type `np.bincount` works in: any narrower type would be
+    converted to a fresh 8-byte copy on every call.
+    """
     low, high = ids.min(), ids.max()
     dense_limit = _DENSE_ID_SPAN * ids.len() + 1024
     if isinstance(low, int) and isinstance(high, int) and high - low < dense_limit:
         wide = ids if ids.dtype == pl.UInt64 else ids.cast(pl.Int64)  # no overflow in ids - low
-        code_type = pl.UInt32 if high - low < 2**32 else pl.UInt64
         offsets = pl.int_range(0, high - low + 1, eager=True).cast(ids.dtype)
-        return (wide - low).cast(code_type).to_numpy(), offsets + pl.Series([low], dtype=ids.dtype)
+        return (wide - low).to_numpy().astype(np.intp, copy=False), offsets + pl.Series(
+            [low], dtype=ids.dtype
+        )
     # Sparse or non-integer ids: rank them (a sort), which keeps the id order.
-    return (ids.rank("dense") - 1).to_numpy(), ids.unique().sort()
+    codes = (ids.rank("dense") - 1).to_numpy().astype(np.intp, copy=False)
+    return codes, ids.unique().sort()
 
 
 def customer_days(orders: pl.DataFrame) -> CustomerDays:
@@ -77,7 +82,7 @@ def customer_days(orders: pl.DataFrame) -> CustomerDays:
     key_type = np.uint32 if n_codes * n_days < _UINT32_KEYS else np.uint64
     keys: NDArray[np.unsignedinteger[Any]] = codes.astype(key_type)
     keys *= n_days
-    keys += day.astype(key_type, copy=False)
+    keys += day.view(np.uint32) if key_type is np.uint32 else day.astype(key_type)
     keys.sort()
     # distinct customer-days, then where each customer's run of them starts
     distinct = np.empty(keys.size, dtype=bool)
