@@ -72,7 +72,7 @@ def customer_days(orders: pl.DataFrame) -> CustomerDays:
     """
     codes, code_ids = _dense_codes(orders.drop_in_place("customer_id"))
     n_codes = code_ids.len()
-    day = orders.drop_in_place("day").to_numpy(writable=True)
+    day = orders.drop_in_place("day").cast(pl.Int32).to_numpy(writable=True)
     amounts = orders.drop_in_place("amount")
     amount = (amounts.fill_null(0.0) if amounts.null_count() else amounts).to_numpy()
     del amounts
@@ -84,27 +84,29 @@ def customer_days(orders: pl.DataFrame) -> CustomerDays:
     keys *= n_days
     keys += day.view(np.uint32) if key_type is np.uint32 else day.astype(key_type)
     keys.sort()
-    # distinct customer-days, then where each customer's run of them starts
-    distinct = np.empty(keys.size, dtype=bool)
-    distinct[0] = True
-    np.not_equal(keys[1:], keys[:-1], out=distinct[1:])
-    keys = keys[distinct]
-    del distinct
-    code_of_key = keys // n_days
-    new_customer = np.empty(keys.size, dtype=bool)
+    # Fresh pages cost more than the arithmetic here (on a VM each first touch faults, and
+    # the fault time varied 0.1-1.3 s for this function), so two order-sized buffers are
+    # reused: ``flags`` for every boolean mask, ``keys`` once its values are read.
+    flags = np.empty(keys.size, dtype=bool)
+    flags[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=flags[1:])
+    day_keys = keys[flags]  # distinct customer-days, in customer order
+    code_of_key = np.floor_divide(day_keys, n_days, out=keys[: day_keys.size])
+    new_customer = flags[: day_keys.size]
     new_customer[0] = True
     np.not_equal(code_of_key[1:], code_of_key[:-1], out=new_customer[1:])
     starts = np.flatnonzero(new_customer)
     present = code_of_key[starts].astype(np.int64)
-    ends = np.append(starts[1:], keys.size)
-    first = (keys[starts] % n_days).astype(np.int64)
-    last = (keys[ends - 1] % n_days).astype(np.int64)
-    del keys, code_of_key, new_customer
+    ends = np.append(starts[1:], day_keys.size)
+    first = (day_keys[starts] % n_days).astype(np.int64)
+    last = (day_keys[ends - 1] % n_days).astype(np.int64)
+    del day_keys, code_of_key, new_customer
     total = np.bincount(codes, weights=amount, minlength=n_codes)
     # spend on the first day: only those orders (about one per customer) go through bincount
-    first_by_code = np.zeros(n_codes, dtype=day.dtype)
+    first_by_code = np.zeros(n_codes, dtype=np.int32)
     first_by_code[present] = first
-    on_first_day = day == first_by_code[codes]
+    first_of_order = np.take(first_by_code, codes, out=keys.view(np.int32)[: codes.size])
+    on_first_day = np.equal(day, first_of_order, out=flags)
     first_total = np.bincount(codes[on_first_day], weights=amount[on_first_day],
                               minlength=n_codes)  # fmt: skip
     return CustomerDays(
