@@ -30,7 +30,10 @@ def build_engine(settings: Settings) -> Engine:
     }
     if url.startswith("sqlite"):
         return _sqlite_engine(url, echo=settings.database_echo, pool=pool)
-    return create_engine(url, echo=settings.database_echo, pool_pre_ping=True, **pool)
+    options = {} if settings.database_jit else {"options": "-c jit=off"}
+    return create_engine(
+        url, echo=settings.database_echo, pool_pre_ping=True, connect_args=options, **pool
+    )
 
 
 def _sqlite_engine(url: str, *, echo: bool, pool: dict[str, int]) -> Engine:
