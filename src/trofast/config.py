@@ -34,10 +34,6 @@ class Settings(BaseSettings):
     database_url: str = Field(default_factory=_default_database_url)
     database_echo: bool = False
     database_pool_size: int = 10
-    # PostgreSQL's JIT compiles a query whose estimated cost passes `jit_above_cost`; for
-    # Trofast's short queries the compile (up to a second) costs far more than the query,
-    # and it struck one till lookup in a hundred on a 1M-member database. Off unless asked.
-    database_jit: bool = False
     # The shop's accounting currency: every amount is reported in it.
     currency: str = "NOK"
     # A single-shop Shopify install may configure its webhook secret here instead of

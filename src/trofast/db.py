@@ -30,10 +30,7 @@ def build_engine(settings: Settings) -> Engine:
     }
     if url.startswith("sqlite"):
         return _sqlite_engine(url, echo=settings.database_echo, pool=pool)
-    options = {} if settings.database_jit else {"options": "-c jit=off"}
-    return create_engine(
-        url, echo=settings.database_echo, pool_pre_ping=True, connect_args=options, **pool
-    )
+    return create_engine(url, echo=settings.database_echo, pool_pre_ping=True, **pool)
 
 
 def _sqlite_engine(url: str, *, echo: bool, pool: dict[str, int]) -> Engine:
