@@ -145,3 +145,17 @@ def test_cli_settles_expires_and_verifies(cli_database: str) -> None:
     assert broken.exit_code == 1
     assert "unbalanced_transaction" in flat(broken.output)
     assert '"sum": 7' in flat(broken.output)
+
+
+def test_verify_leaves_the_planner_settings_of_the_transaction_as_it_found_them(
+    db_session: Session,
+) -> None:
+    if db_session.get_bind().dialect.name != "postgresql":
+        pytest.skip("the settings are PostgreSQL's")
+    names = ("work_mem", "max_parallel_workers_per_gather", "enable_hashagg", "enable_hashjoin")
+    before = [db_session.execute(text(f"SHOW {name}")).scalar() for name in names]
+    a_ledger(db_session)
+
+    assert verify(db_session) == []
+
+    assert [db_session.execute(text(f"SHOW {name}")).scalar() for name in names] == before

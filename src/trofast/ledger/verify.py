@@ -227,6 +227,7 @@ def verify(session: Session, timings: dict[str, float] | None = None) -> list[Vi
                         check.name, check.description, int(count), [dict(r) for r in examples]
                     )
                 )
+    _untune(session)
     return found
 
 
@@ -247,3 +248,13 @@ def _tune(session: Session, *, ordered: bool) -> None:
     setting = "off" if ordered else "on"
     session.execute(text(f"SET LOCAL enable_hashagg = {setting}"))
     session.execute(text(f"SET LOCAL enable_hashjoin = {setting}"))
+
+
+_TUNED = ("work_mem", "max_parallel_workers_per_gather", "enable_hashagg", "enable_hashjoin")
+
+
+def _untune(session: Session) -> None:
+    """Back to the server's settings for whatever the caller's transaction does next."""
+    if session.get_bind().dialect.name == "postgresql":
+        for name in _TUNED:
+            session.execute(text(f"SET LOCAL {name} TO DEFAULT"))
