@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,6 +19,11 @@ from trofast.config import Environment, Settings
 from trofast.db import build_engine
 from trofast.migrate import upgrade
 from trofast.models import Base
+
+# `HYPOTHESIS_PROFILE=ci` (set by .ci/run): the same examples on every run, so a merge is
+# judged on the code, not on the draw; local runs keep drawing new examples to find bugs.
+hypothesis_settings.register_profile("ci", derandomize=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def _settings(url: str) -> Settings:
