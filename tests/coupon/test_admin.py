@@ -186,3 +186,27 @@ def test_member_coupons_lists_only_theirs_with_usability(
         (mine["id"], True),
         (expired["id"], False),
     ]
+
+
+def test_validity_written_at_the_edge_of_the_calendar_is_kept_as_its_bound(
+    app_client: TestClient, admin_headers: dict[str, str], db_session: Session
+) -> None:
+    # Year 1 at +01:00 is an instant in year 0 (found by Schemathesis: it was a 422 for a
+    # schema-valid body); it is earlier than any other, as the earliest datetime is.
+    response = app_client.post(
+        "/v1/coupons",
+        json={
+            "discount": {"kind": "free_shipping"},
+            "valid_from": "0001-01-01T00:00:00+01:00",
+            "valid_until": "9999-12-31T23:00:00-05:00",
+        },
+        headers=admin_headers,
+    )
+
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert (body["valid_from"], body["valid_until"]) == (
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:59:59.999999Z",
+    )
+    assert count(db_session, Coupon) == 1

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field
 
 from trofast.coupon.codes import MAX_PREFIX
 from trofast.coupon.discounts import MAX_MINOR, Cart, CartLine, Discount
+from trofast.kit.time import Instant
 from trofast.models import Coupon, CouponRedemption
 
 # 2**53: JSON numbers beyond it may arrive as floats that no longer round-trip.
@@ -24,16 +24,6 @@ Text = Annotated[str, Field(min_length=1, max_length=200, pattern=TEXT_PATTERN)]
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.\-]*[A-Za-z0-9]$"
 
 
-def _utc(value: datetime) -> datetime:
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise PydanticCustomError("invalid_timestamp", "timestamp out of range") from None
-
-
-Moment = Annotated[AwareDatetime, AfterValidator(_utc)]
-
-
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -46,8 +36,8 @@ class TermsIn(Strict):
         default=1, description="Total uses; 1 = single-use, null = unlimited."
     )
     per_customer_limit: Annotated[int, Field(ge=1, le=10**6)] | None = None
-    valid_from: Moment | None = None
-    valid_until: Moment | None = None
+    valid_from: Instant | None = None
+    valid_until: Instant | None = None
     min_order_minor: Minor | None = None
     channels: Annotated[list[Literal["web", "store"]], Field(max_length=2)] = []
     categories: Annotated[list[Text], Field(max_length=100)] = []

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
+from trofast.kit.text import VISIBLE
+from trofast.kit.time import Instant
 from trofast.ledger.queries import BalanceSummary, TransactionView
 from trofast.ledger.service import MAX_POINTS
 
@@ -20,9 +22,9 @@ class AdjustmentIn(BaseModel):
         json_schema_extra={"not": {"const": 0}},
     )
     reason: str = Field(
-        min_length=3, max_length=1000, pattern=r"\S", examples=["goodwill: late delivery"]
+        min_length=3, max_length=1000, pattern=VISIBLE, examples=["goodwill: late delivery"]
     )
-    expires_at: AwareDatetime | None = None
+    expires_at: Instant | None = None
 
 
 class PostingOut(BaseModel):

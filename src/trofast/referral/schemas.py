@@ -7,18 +7,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from trofast.kit.text import ONE_LINE
 from trofast.models import Referral
 from trofast.referral import codes
 from trofast.referral.rules import REASONS
 
 _REASONS = ", ".join(REASONS)
-# One line of text without control characters (PostgreSQL refuses NUL), not starting or
-# ending with a space. The sets are spelled out: `\s` is Unicode White_Space for the API's
-# validator (with U+0085, without U+FEFF) but ECMAScript's set in the published JSON Schema
-# (the other way round), so a reason ending in U+0085 passed the schema and got a 422.
-_CONTROL = r"\x00-\x1f\x7f-\x9f"
-_SPACE = r"\x20\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
-NOTE_PATTERN = rf"^[^{_CONTROL}{_SPACE}]([^{_CONTROL}]*[^{_CONTROL}{_SPACE}])?$"
+# One line of text without control characters (PostgreSQL refuses NUL).
+NOTE_PATTERN = ONE_LINE
 
 
 class DecisionIn(BaseModel):
