@@ -1,9 +1,10 @@
 """Coupon codes: generated from `secrets`, normalised on input, grouped for reading.
 
-A generated code is `PREFIX-XXXX-XXXX-XXXX`: 12 symbols from a 32-symbol alphabet give 60
-bits of randomness (the issue's floor). The alphabet drops 0/O and 1/I, which people misread
-and mistype from print and screens; L stays, since its look-alikes are gone. Input is
-normalised by upper-casing and dropping separators, so `vip-abcd efgh` finds `VIPABCDEFGH`.
+A generated code is an optional prefix and three groups of four symbols
+(`VIP-7K2M-Q9RT-HW4C`): 12 symbols from a 32-symbol alphabet give 60 bits of randomness
+(the issue's floor). The alphabet drops 0/O and 1/I, which people misread and mistype from
+print and screens; L stays, since its look-alikes are gone. Input is normalised by
+upper-casing and dropping separators, so `vip-abcd efgh` finds `VIPABCDEFGH`.
 """
 
 from __future__ import annotations

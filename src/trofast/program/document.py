@@ -305,7 +305,7 @@ def _problem(at: tuple[int | str, ...], reason: str) -> PydanticCustomError:
     A model validator only knows its own location; `at` (kept in the error's context and
     appended by `validate`) points the merchant at the offending item, not its container.
     """
-    # The reason is formatted with the context, so `at` is the only placeholder it could
+    # The reason is formatted with the context, so `{at}` is the only format field it could
     # trip over; ids are restricted to [a-z0-9_-], which cannot spell one.
     return PydanticCustomError("programme", reason, {"at": at})
 

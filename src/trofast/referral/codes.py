@@ -1,4 +1,5 @@
-"""Referral codes: `XXXXX-XXXXX`, 10 symbols of the coupon alphabet (50 bits), from `secrets`.
+"""Referral codes: two groups of five (`K7M2Q-9RTHW`), 10 symbols of the coupon alphabet
+(50 bits), from `secrets`.
 
 Readable on a phone and in print (no 0/O or 1/I), short enough to type, and unguessable
 enough: with ten million members a random guess hits some code once in ~10^8 tries, and a
