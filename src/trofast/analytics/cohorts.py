@@ -20,24 +20,7 @@ from datetime import date
 
 import polars as pl
 
-from trofast.analytics.errors import InvalidInput
-from trofast.analytics.summary import FrameLike, to_lazy
-
-
-def _orders(orders: FrameLike, customer_col: str, date_col: str, amount_col: str) -> pl.LazyFrame:
-    lf = to_lazy(orders)
-    schema = lf.collect_schema()
-    missing = [c for c in (customer_col, date_col, amount_col) if c not in schema]
-    if missing:
-        raise InvalidInput(f"the order log has no column(s) {', '.join(missing)}")
-    day = pl.col(date_col)
-    if isinstance(schema[date_col], pl.Datetime):
-        day = day.dt.date()
-    return lf.select(
-        pl.col(customer_col).alias("customer_id"),
-        day.alias("day"),
-        pl.col(amount_col).cast(pl.Float64).alias("amount"),
-    )
+from trofast.analytics.summary import FrameLike, order_days
 
 
 def cohort_table(
@@ -56,9 +39,9 @@ def cohort_table(
         ``cohort_size``, ``active_customers``, ``retention`` (active / size), ``orders``,
         ``revenue``; one row per cohort and period with at least one order.
     """
-    lf = _orders(orders, customer_col, date_col, amount_col).with_columns(
-        month=pl.col("day").dt.truncate("1mo")
-    )
+    lf = order_days(
+        orders, customer_col=customer_col, date_col=date_col, amount_col=amount_col
+    ).with_columns(month=pl.col("day").dt.truncate("1mo"))
     first = lf.group_by("customer_id").agg(cohort=pl.col("month").min())
     sizes = first.group_by("cohort").agg(cohort_size=pl.len())
     months = pl.col("month").dt.year() * 12 + pl.col("month").dt.month()
@@ -111,7 +94,7 @@ def repeat_metrics(
 
     ``at`` defaults to the last order date; orders after it are ignored.
     """
-    lf = _orders(orders, customer_col, date_col, amount_col)
+    lf = order_days(orders, customer_col=customer_col, date_col=date_col, amount_col=amount_col)
     if at is not None:
         lf = lf.filter(pl.col("day") <= pl.lit(at, dtype=pl.Date))
     df = lf.collect()

@@ -67,7 +67,7 @@ def to_lazy(frame: FrameLike) -> pl.LazyFrame:
     raise InvalidInput(f"expected a Polars or Arrow frame, got {type(frame).__name__}")
 
 
-def _order_days(
+def order_days(
     orders: FrameLike, *, customer_col: str, date_col: str, amount_col: str
 ) -> pl.LazyFrame:
     """One row per order: ``customer_id, day, amount`` (Float64), the columns checked."""
@@ -109,7 +109,7 @@ def purchase_occasions(
     calendar day in its own time zone, which is the shop's day).
     """
     return (
-        _order_days(orders, customer_col=customer_col, date_col=date_col, amount_col=amount_col)
+        order_days(orders, customer_col=customer_col, date_col=date_col, amount_col=amount_col)
         .group_by("customer_id", "day")
         .agg(pl.col("amount").sum())
     )
@@ -203,7 +203,7 @@ def summarize(
     if observation_end is not None and observation_end <= calibration_end:
         raise InvalidInput("observation_end must be after calibration_end")
     columns = {"customer_col": customer_col, "date_col": date_col, "amount_col": amount_col}
-    calib = _calibration_summary(_order_days(orders, **columns), calibration_end, days)
+    calib = _calibration_summary(order_days(orders, **columns), calibration_end, days)
     if observation_end is None:
         return calib
     cal_end = pl.lit(calibration_end, dtype=pl.Date)

@@ -13,14 +13,12 @@ from trofast.referral import codes
 from trofast.referral.rules import REASONS
 
 _REASONS = ", ".join(REASONS)
-# One line of text without control characters (PostgreSQL refuses NUL).
-NOTE_PATTERN = ONE_LINE
 
 
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: Annotated[str, Field(min_length=1, max_length=500, pattern=NOTE_PATTERN)] = Field(
+    reason: Annotated[str, Field(min_length=1, max_length=500, pattern=ONE_LINE)] = Field(
         description="Why; kept with the referral as its `note`."
     )
 
