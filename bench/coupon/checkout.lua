@@ -1,10 +1,10 @@
 -- wrk script: a checkout = validate the campaign code, then redeem it for a new order.
 -- Odd requests validate, even ones redeem (order ids unique per run, thread and request).
--- DELAY_MS paces each connection, so CONNECTIONS / (DELAY_MS + latency) sets the rate.
+-- RATE_PER_THREAD paces the requests (see bench/pace.lua, whose path is in PACE_LUA).
 local key = os.getenv("KEY")
 local code = os.getenv("CODE")
 local run = os.getenv("RUN") or "0"
-local delay_ms = tonumber(os.getenv("DELAY_MS") or "0")
+local pace = dofile(os.getenv("PACE_LUA"))
 local thread_counter = 0
 
 function setup(thread)
@@ -33,9 +33,7 @@ function request()
     '{"code":"%s","cart":%s,"order":{"source":"bench","id":"%s-%d-%d"}}', code, cart, run, tid, n))
 end
 
-function delay()
-  return delay_ms
-end
+delay = pace.delay
 
 function done(summary, latency, requests)
   io.write(string.format(

@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import secrets
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import httpx
 
+from bench import wrk as wrk_run
 from trofast.auth import service as auth
 from trofast.auth.scopes import Scope
 from trofast.config import Settings
@@ -57,31 +57,10 @@ def make_key(url: str, programme: Path | None = None) -> str:
 def wrk(
     url: str, key: str, *, batch: int, connections: int, seconds: int, run: str
 ) -> dict[str, float]:
-    env = {**os.environ, "KEY": key, "BATCH": str(batch), "RUN": run}
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t2",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "--timeout",
-            "30s",
-            "-s",
-            str(HERE / "orders.lua"),
-            url,
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    env = {"KEY": key, "BATCH": str(batch), "RUN": run}
+    figures = wrk_run.run(
+        url, HERE / "orders.lua", env, connections=connections, seconds=seconds, timeout_s=30
     )
-    if out.returncode != 0:
-        raise RuntimeError(out.stdout + out.stderr)
-    out = out.stdout
-    match = re.search(r"RESULT (.*)", out)
-    if match is None:
-        raise RuntimeError(out)
-    figures = {k: float(v) for k, v in (p.split("=") for p in match.group(1).split())}
     figures["events_per_s"] = figures["requests"] * batch / figures["duration_s"]
     return figures
 

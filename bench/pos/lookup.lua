@@ -1,11 +1,11 @@
 -- wrk script: member lookups at the till, by phone, e-mail, card and QR code in turn, each for
 -- a random member of the hot set (ids HOT_STEP, 2*HOT_STEP, ..., HOT * HOT_STEP).
--- DELAY_MS paces each connection, so CONNECTIONS / (DELAY_MS + latency) sets the rate.
+-- RATE_PER_THREAD paces the requests (see bench/pace.lua, whose path is in PACE_LUA).
 local key = os.getenv("KEY")
 local hot = tonumber(os.getenv("HOT"))
 local step = tonumber(os.getenv("HOT_STEP"))
 local qr_file = os.getenv("QR_FILE")
-local delay_ms = tonumber(os.getenv("DELAY_MS") or "0")
+local pace = dofile(os.getenv("PACE_LUA"))
 local thread_counter = 0
 
 function setup(thread)
@@ -40,9 +40,7 @@ function request()
   return wrk.format("GET", "/v1/pos/members/lookup?" .. query)
 end
 
-function delay()
-  return delay_ms
-end
+delay = pace.delay
 
 function done(summary, latency, requests)
   io.write(string.format(

@@ -25,6 +25,7 @@ from trofast.errors import AppError, validation_failed
 from trofast.ingest.endpoints import EVENT_DEFS
 from trofast.ingest.endpoints import router as ingest_router
 from trofast.insight.endpoints import router as analytics_router
+from trofast.kit.heap import freeze_startup_heap
 from trofast.kit.nul import RefuseNul
 from trofast.ledger.endpoints import router as ledger_router
 from trofast.member.endpoints import router as members_router
@@ -42,8 +43,17 @@ log = logging.getLogger(__name__)
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
-    """Build the app; pass `engine` to share one (tests), else the lifespan builds it."""
+def create_served_app() -> FastAPI:
+    """The app `trofast serve` runs (uvicorn's factory in each worker process)."""
+    return create_app(freeze_heap=True)
+
+
+def create_app(
+    settings: Settings | None = None, engine: Engine | None = None, *, freeze_heap: bool = False
+) -> FastAPI:
+    """Build the app; pass `engine` to share one (tests), else the lifespan builds it.
+    `freeze_heap` is for a process that serves this app alone: tests keep it off, since
+    frozen objects are never freed and a test session builds hundreds of apps."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -53,6 +63,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         app.state.sessionmaker = getattr(app.state, "sessionmaker", None) or build_sessionmaker(
             app.state.engine
         )
+        if freeze_heap:
+            freeze_startup_heap()
         try:
             yield
         finally:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uvicorn
 
-from trofast.app import create_app
+from trofast.app import create_app, create_served_app
 from trofast.cli.context import console, engine_scope
 from trofast.config import get_settings
 from trofast.migrate import upgrade
@@ -16,7 +16,8 @@ def run_server(host: str, port: int, workers: int = 1) -> None:
     console.print(f"Trofast on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     if workers > 1:
         uvicorn.run(
-            "trofast.app:create_app",
+            # Each worker process builds its own app: uvicorn takes the factory by name.
+            f"{create_served_app.__module__}:{create_served_app.__name__}",
             factory=True,
             host=host,
             port=port,
@@ -24,4 +25,4 @@ def run_server(host: str, port: int, workers: int = 1) -> None:
             log_level="warning",
         )
     else:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(settings, freeze_heap=True), host=host, port=port, log_level="info")

@@ -331,10 +331,11 @@ def release(
 
 
 def member_coupons(
-    session: Session, customer_id: int, *, after_id: int = 0, limit: int = 100
+    session: Session, customer_id: int, *, after_id: int = 0, limit: int = 100, known: bool = False
 ) -> list[tuple[Coupon, bool]]:
-    """The coupons issued to a member, each with whether it can be used now."""
-    if not repository.customer_exists(session, customer_id):
+    """The coupons issued to a member, each with whether it can be used now. `known`: the
+    caller has read the customer already (the till's lookup), so no probe for it."""
+    if not known and not repository.customer_exists(session, customer_id):
         raise CustomerNotFound(f"no customer {customer_id}")
     now = utc_now()
     found = repository.search(

@@ -104,7 +104,7 @@ def _view(
     level = ladder.current_level(session, program, customer.id)
     usable = [
         coupon
-        for coupon, ok in coupons.member_coupons(session, customer.id)
+        for coupon, ok in coupons.member_coupons(session, customer.id, known=True)
         # The till sells in a store: a web-only coupon is of no use there.
         if ok and (not coupon.channels or "store" in coupon.channels)
     ]
