@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from trofast.ledger import repository
 from trofast.ledger.errors import IdempotencyConflict, MemberNotFound
+from trofast.models import LedgerTransaction
 
 
 class Kind(StrEnum):
@@ -78,11 +79,15 @@ class Postings:
             self.rows.append({"account_id": account_id, "amount": amount, "lot_id": lot_id})
 
     def write(self, session: Session, transaction_id: int) -> None:
+        repository.insert_postings(session, self.rows_of(transaction_id))
+
+    def rows_of(self, transaction_id: int) -> list[dict[str, Any]]:
+        """The rows to insert for `transaction_id`, once checked to sum to zero."""
         total = sum(row["amount"] for row in self.rows)
         if total != 0:
             # A bug, never a user error: the double-entry invariant would break.
             raise AssertionError(f"postings of transaction {transaction_id} sum to {total}")
-        repository.insert_postings(session, transaction_id, self.rows)
+        return [{"transaction_id": transaction_id, **row} for row in self.rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +102,11 @@ def request_hash(payload: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def member_accounts(session: Session, customer_id: int, now: datetime) -> Accounts:
-    """The member's and the system accounts, the member's locked for this transaction."""
+def member_accounts(
+    session: Session, customer_id: int, now: datetime, *, known: bool = False
+) -> Accounts:
+    """The member's and the system accounts, the member's locked for this transaction.
+    `known`: the caller has read the customer's row in this transaction, no probe needed."""
     wanted: list[tuple[str, str, int | None]] = [
         (f"member:{customer_id}:{kind}", kind, customer_id) for kind in MEMBER_KINDS
     ]
@@ -107,7 +115,7 @@ def member_accounts(session: Session, customer_id: int, now: datetime) -> Accoun
     if wanted[0][0] not in ids or wanted[1][0] not in ids:
         # A member's accounts reference its customer row, so only a member without
         # accounts yet needs the existence check (one statement saved on every write).
-        if not repository.customer_exists(session, customer_id):
+        if not known and not repository.customer_exists(session, customer_id):
             raise MemberNotFound(f"no customer {customer_id}", detail={"customer_id": customer_id})
         ids = repository.ensure_accounts(session, wanted, now, found=ids)
     pending, available = ids[wanted[0][0]], ids[wanted[1][0]]
@@ -115,6 +123,15 @@ def member_accounts(session: Session, customer_id: int, now: datetime) -> Accoun
     # locking them would serialise the whole ledger.
     repository.lock_accounts(session, [pending, available])
     return Accounts(pending, available, {kind: ids[f"system:{kind}"] for kind in SYSTEM_KINDS})
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One transaction to start: its idempotency key, what was asked (hashed), and why."""
+
+    key: str
+    fields: Mapping[str, Any]
+    reasons: Reasons
 
 
 def start(
@@ -133,51 +150,131 @@ def start(
 ) -> Started:
     """Lock the member, then claim the idempotency key (or find who holds it)."""
     accounts = accounts or member_accounts(session, customer_id, now)
-    digest = request_hash({"kind": kind.value, "customer_id": customer_id, **request})
-    new_id = repository.insert_transaction(
-        session,
-        {
-            "idempotency_key": key,
-            "request_hash": digest,
-            "kind": kind.value,
-            "customer_id": customer_id,
-            "event_id": reasons.event_id,
-            "order_id": reasons.order_id,
-            "programme_version": reasons.programme_version,
-            "rule": reasons.rule,
-            "note": reasons.note,
-            "api_key_id": reasons.api_key_id,
-            "reverses_id": reverses_id,
-            "debt_policy": debt_policy.value if debt_policy else None,
-            "created_at": now,
-            # When it happened in the shop (the order's payment, the refund), which a
-            # backfill or a late delivery makes earlier than `created_at`.
-            "effective_at": effective_at or now,
-        },
+    digest = _digest(kind, customer_id, request)
+    row = _transaction_row(
+        customer_id, kind, Request(key, request, reasons), digest, now, effective_at
     )
+    row.update(reverses_id=reverses_id, debt_policy=debt_policy.value if debt_policy else None)
+    new_id = repository.insert_transaction(session, row)
     if new_id is not None:
         return Started(new_id, False, accounts)
     first = repository.transaction_by_key(session, key)
     assert first is not None
+    return Started(_replayed(first, digest), True, accounts)
+
+
+def start_all(
+    session: Session,
+    *,
+    customer_id: int,
+    kind: Kind,
+    requests: Sequence[Request],
+    now: datetime,
+    accounts: Accounts,
+    effective_at: datetime | None = None,
+) -> list[Started]:
+    """`start` for several transactions of one member whose lock the caller holds: one
+    INSERT for all of them, one read for the keys already taken."""
+    if len({r.key for r in requests}) != len(requests):
+        # Two rows of one INSERT under one key: the second would pass for a replay of the first.
+        raise AssertionError("idempotency keys repeat within one batch")
+    digests = [_digest(kind, customer_id, r.fields) for r in requests]
+    new = repository.insert_transactions(
+        session,
+        [
+            _transaction_row(customer_id, kind, r, digest, now, effective_at)
+            for r, digest in zip(requests, digests, strict=True)
+        ],
+    )
+    taken = [r.key for r in requests if r.key not in new]
+    first = repository.transactions_by_keys(session, taken) if taken else {}
+    return [
+        Started(new[r.key], False, accounts)
+        if r.key in new
+        else Started(_replayed(first[r.key], digest), True, accounts)
+        for r, digest in zip(requests, digests, strict=True)
+    ]
+
+
+def _digest(kind: Kind, customer_id: int, request: Mapping[str, Any]) -> str:
+    return request_hash({"kind": kind.value, "customer_id": customer_id, **request})
+
+
+def _replayed(first: LedgerTransaction, digest: str) -> int:
+    """The first transaction's id under a key, if this request is the same as its."""
     if first.request_hash != digest:
         raise IdempotencyConflict(
             "this idempotency key was used for a different request",
-            detail={"idempotency_key": key, "transaction_id": first.id},
+            detail={"idempotency_key": first.idempotency_key, "transaction_id": first.id},
         )
-    return Started(first.id, True, accounts)
+    return first.id
+
+
+def _transaction_row(
+    customer_id: int,
+    kind: Kind,
+    request: Request,
+    digest: str,
+    now: datetime,
+    effective_at: datetime | None,
+) -> dict[str, Any]:
+    reasons = request.reasons
+    return {
+        "idempotency_key": request.key,
+        "request_hash": digest,
+        "kind": kind.value,
+        "customer_id": customer_id,
+        "event_id": reasons.event_id,
+        "order_id": reasons.order_id,
+        "programme_version": reasons.programme_version,
+        "rule": reasons.rule,
+        "note": reasons.note,
+        "api_key_id": reasons.api_key_id,
+        "reverses_id": None,
+        "debt_policy": None,
+        "created_at": now,
+        # When it happened in the shop (the order's payment, the refund), which a
+        # backfill or a late delivery makes earlier than `created_at`.
+        "effective_at": effective_at or now,
+    }
+
+
+class Debt:
+    """A member's debt (the negated lot-less part of `available`), read once under the
+    member's lock and then followed as lots repay it, so crediting several lots in one
+    transaction reads it once."""
+
+    def __init__(self, session: Session, accounts: Accounts) -> None:
+        self._session = session
+        self._available = accounts.available
+        self._left: int | None = None
+
+    def repay(self, points: int) -> int:
+        """How much of `points` goes to the debt (and no longer counts as owed)."""
+        if self._left is None:
+            lotless = repository.account_sum(self._session, self._available, lotless=True)
+            self._left = max(-lotless, 0)
+        repaid = min(points, self._left)
+        self._left -= repaid
+        return repaid
 
 
 def credit_available(
-    session: Session, postings: Postings, accounts: Accounts, lot_id: int, points: int
+    session: Session,
+    postings: Postings,
+    accounts: Accounts,
+    lot_id: int,
+    points: int,
+    debt: Debt | None = None,
 ) -> int:
     """Credit `points` of a lot to `available`, repaying any debt first; returns what the lot keeps.
 
     Debt is the lot-less part of the available balance (negative). Repaying it is a posting
     pair on `available` that moves points from the lot to the lot-less part: the balance is
-    unchanged by the pair, the lot shrinks and the debt with it.
+    unchanged by the pair, the lot shrinks and the debt with it. `debt`: the tracker of a
+    caller crediting several lots in this transaction.
     """
-    debt = -repository.account_sum(session, accounts.available, lotless=True)
-    repay = min(points, max(debt, 0))
+    repay = (debt or Debt(session, accounts)).repay(points)
     postings.add(accounts.available, points - repay, lot_id)
     postings.add(accounts.available, repay, None)
     return points - repay

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from trofast.kit.sql import insert_ignore
+from trofast.kit.sql import insert_for, insert_ignore
 from trofast.models import (
     Customer,
     LedgerAccount,
@@ -59,23 +60,29 @@ def ensure_accounts(
     if found is None:
         found = existing_accounts(session, [name for name, _, _ in wanted])
     found = dict(found)
-    for name, kind, customer_id in wanted:
-        if name in found:
-            continue
-        # Two first transactions of one member race to create its accounts: the loser of the
-        # INSERT ... ON CONFLICT reads the winner's row instead of failing.
-        new_id = insert_ignore(
-            session,
-            LedgerAccount.__table__,  # type: ignore[arg-type]
-            {"name": name, "kind": kind, "customer_id": customer_id, "created_at": now},
-            conflict=["name"],
-            returning=LedgerAccount.id,
-        )
-        if new_id is None:
-            new_id = session.scalar(select(LedgerAccount.id).where(LedgerAccount.name == name))
-        assert new_id is not None
-        found[name] = new_id
+    missing = [
+        {"name": name, "kind": kind, "customer_id": customer_id, "created_at": now}
+        for name, kind, customer_id in wanted
+        if name not in found
+    ]
+    if missing:
+        found.update(_insert_accounts(session, missing))
+        # Two first transactions of one member race to create its accounts: the loser of
+        # the INSERT ... ON CONFLICT reads the winner's rows instead of failing.
+        lost = [str(row["name"]) for row in missing if row["name"] not in found]
+        if lost:
+            found.update(existing_accounts(session, lost))
     return found
+
+
+def _insert_accounts(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    table = LedgerAccount.__table__
+    stmt = (
+        insert_for(session.get_bind().dialect.name, table)  # type: ignore[arg-type]
+        .on_conflict_do_nothing(index_elements=["name"])
+        .returning(LedgerAccount.name, LedgerAccount.id)
+    )
+    return {row.name: row.id for row in session.execute(stmt, list(rows))}
 
 
 def lock_accounts(session: Session, account_ids: Iterable[int]) -> None:
@@ -103,6 +110,30 @@ def insert_transaction(session: Session, values: dict[str, Any]) -> int | None:
     return inserted
 
 
+def insert_transactions(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Insert transactions in one statement; the new ones' ids by idempotency key (a key
+    already taken is skipped and absent from the result)."""
+    stmt = _insert_transactions_statement(session.get_bind().dialect.name)
+    return {row.idempotency_key: row.id for row in session.execute(stmt, list(rows))}
+
+
+@lru_cache(maxsize=4)
+def _insert_transactions_statement(dialect: str) -> Any:
+    table = LedgerTransaction.__table__
+    return (
+        insert_for(dialect, table)  # type: ignore[arg-type]
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(LedgerTransaction.id, LedgerTransaction.idempotency_key)
+    )
+
+
+def transactions_by_keys(session: Session, keys: Sequence[str]) -> dict[str, LedgerTransaction]:
+    found = session.scalars(
+        select(LedgerTransaction).where(LedgerTransaction.idempotency_key.in_(keys))
+    )
+    return {row.idempotency_key: row for row in found}
+
+
 def transaction_by_key(session: Session, key: str) -> LedgerTransaction | None:
     return session.scalars(
         select(LedgerTransaction).where(LedgerTransaction.idempotency_key == key)
@@ -113,20 +144,26 @@ def get_transaction(session: Session, transaction_id: int) -> LedgerTransaction 
     return session.get(LedgerTransaction, transaction_id)
 
 
+def insert_lots(session: Session, rows: Sequence[dict[str, Any]]) -> dict[int, int]:
+    """Insert lots in one statement; their ids by transaction id (one lot per transaction)."""
+    table = LedgerLot.__table__
+    # The Core table: the ORM's bulk INSERT would split the rows by their NULL columns.
+    stmt = insert(table).returning(table.c.id, table.c.transaction_id)  # type: ignore[arg-type]
+    return {row.transaction_id: row.id for row in session.execute(stmt, list(rows))}
+
+
 def insert_lot(session: Session, values: dict[str, Any]) -> int:
     lot_id = session.execute(insert(LedgerLot).values(**values).returning(LedgerLot.id)).scalar()
     assert lot_id is not None
     return lot_id
 
 
-def insert_postings(session: Session, transaction_id: int, rows: Sequence[dict[str, Any]]) -> None:
+def insert_postings(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Postings of one or more transactions (each row names its `transaction_id`)."""
     if rows:
         # The Core table, not the ORM entity: the ORM's bulk INSERT splits rows by which
         # values are NULL (here `lot_id`), one statement per group instead of one in all.
-        session.execute(
-            insert(LedgerPosting.__table__),  # type: ignore[arg-type]
-            [{"transaction_id": transaction_id, **row} for row in rows],
-        )
+        session.execute(insert(LedgerPosting.__table__), list(rows))  # type: ignore[arg-type]
 
 
 def take_from_lot(session: Session, lot_id: int, points: int) -> bool:

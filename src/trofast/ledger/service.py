@@ -8,7 +8,8 @@ so the caller may retry it with the same key later.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -18,14 +19,17 @@ from trofast.ledger import repository
 from trofast.ledger.allocation import LotView, allocate, reversal_target
 from trofast.ledger.core import (
     Accounts,
+    Debt,
     DebtPolicy,
     Kind,
     Postings,
     Reasons,
+    Request,
     Started,
     credit_available,
     member_accounts,
     start,
+    start_all,
 )
 from trofast.ledger.errors import (
     InsufficientPoints,
@@ -46,6 +50,15 @@ class Entry:
     replayed: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Earning:
+    """One lot to issue; `earn_all` issues several to one member at once."""
+
+    key: str
+    points: int
+    reasons: Reasons = field(default_factory=Reasons)
+
+
 def earn(
     session: Session,
     customer_id: int,
@@ -64,32 +77,57 @@ def earn(
     `accounts`: the member's accounts when the caller already holds their lock (from
     `member_accounts` in this transaction), which saves looking them up again per award.
     """
+    (entry,) = earn_all(
+        session, customer_id, [Earning(key, points, reasons)],
+        available_at=available_at, expires_at=expires_at, now=now,
+        effective_at=effective_at, accounts=accounts,
+    )  # fmt: skip
+    return entry
+
+
+def earn_all(
+    session: Session,
+    customer_id: int,
+    earnings: Sequence[Earning],
+    *,
+    available_at: datetime | None = None,
+    expires_at: datetime | None = None,
+    now: datetime | None = None,
+    effective_at: datetime | None = None,
+    accounts: Accounts | None = None,
+) -> list[Entry]:
+    """`earn` for several lots of one member with the same terms (an order's awards, one
+    per rule): each its own transaction, written with one statement per table."""
     now = now or utc_now()
-    _check_points(points)
+    for earning in earnings:
+        _check_points(earning.points)
+    if not earnings:
+        return []
     pending = available_at is not None and ensure_utc(available_at) > now
-    started = start(
-        session,
-        customer_id=customer_id,
-        key=key,
-        kind=Kind.earn,
-        request={
-            "points": points,
-            "available_at": available_at.isoformat() if available_at else None,
-            "expires_at": expires_at.isoformat() if expires_at else None,
-            **_reason_fields(reasons),
-        },
-        reasons=reasons,
-        now=now,
-        effective_at=effective_at,
-        accounts=accounts,
-    )
-    if not started.replayed:
-        _new_lot(
-            session, started.accounts, started.transaction_id, customer_id, points,
-            pending=pending, available_at=available_at, expires_at=expires_at, now=now,
-            source="issued",
-        )  # fmt: skip
-    return Entry(started.transaction_id, started.replayed)
+    terms = {
+        "available_at": available_at.isoformat() if available_at else None,
+        "expires_at": expires_at.isoformat() if expires_at else None,
+    }
+    requests = [
+        Request(e.key, {"points": e.points, **terms, **_reason_fields(e.reasons)}, e.reasons)
+        for e in earnings
+    ]
+    accounts = accounts or member_accounts(session, customer_id, now)
+    started = start_all(
+        session, customer_id=customer_id, kind=Kind.earn, requests=requests, now=now,
+        accounts=accounts, effective_at=effective_at,
+    )  # fmt: skip
+    issued = [
+        (s.transaction_id, e.points)
+        for s, e in zip(started, earnings, strict=True)
+        if not s.replayed
+    ]
+    _new_lots(
+        session, accounts, customer_id, issued,
+        pending=pending, available_at=available_at, expires_at=expires_at, now=now,
+        source="issued",
+    )  # fmt: skip
+    return [Entry(s.transaction_id, s.replayed) for s in started]
 
 
 def spend(
@@ -154,8 +192,8 @@ def adjust(
     if started.replayed:
         return Entry(started.transaction_id, True)
     if points > 0:
-        _new_lot(
-            session, started.accounts, started.transaction_id, customer_id, points,
+        _new_lots(
+            session, started.accounts, customer_id, [(started.transaction_id, points)],
             pending=False, available_at=None, expires_at=expires_at, now=now,
             source="adjustments",
         )  # fmt: skip
@@ -352,12 +390,11 @@ def _locked_and_expired(session: Session, customer_id: int, key: str, now: datet
     return accounts
 
 
-def _new_lot(
+def _new_lots(
     session: Session,
     accounts: Accounts,
-    transaction_id: int,
     customer_id: int,
-    points: int,
+    issued: Sequence[tuple[int, int]],
     *,
     pending: bool,
     available_at: datetime | None,
@@ -365,28 +402,39 @@ def _new_lot(
     now: datetime,
     source: str,
 ) -> None:
-    lot_id = repository.insert_lot(
+    """One lot per (transaction id, points), with each transaction's postings."""
+    if not issued:
+        return
+    lot_ids = repository.insert_lots(
         session,
-        {
-            "customer_id": customer_id,
-            "transaction_id": transaction_id,
-            "points": points,
-            "remaining": points,
-            "state": "pending" if pending else "available",
-            "earned_at": now,
-            "available_at": available_at if pending else now,
-            "expires_at": expires_at,
-        },
+        [
+            {
+                "customer_id": customer_id,
+                "transaction_id": transaction_id,
+                "points": points,
+                "remaining": points,
+                "state": "pending" if pending else "available",
+                "earned_at": now,
+                "available_at": available_at if pending else now,
+                "expires_at": expires_at,
+            }
+            for transaction_id, points in issued
+        ],
     )
-    postings = Postings()
-    postings.add(accounts.system[source], -points)
-    if pending:
-        postings.add(accounts.pending, points, lot_id)
-    else:
-        kept = credit_available(session, postings, accounts, lot_id, points)
-        if kept != points:
-            _take(session, lot_id, points - kept)
-    postings.write(session, transaction_id)
+    debt = Debt(session, accounts)
+    rows = []
+    for transaction_id, points in issued:
+        lot_id = lot_ids[transaction_id]
+        postings = Postings()
+        postings.add(accounts.system[source], -points)
+        if pending:
+            postings.add(accounts.pending, points, lot_id)
+        else:
+            kept = credit_available(session, postings, accounts, lot_id, points, debt)
+            if kept != points:
+                _take(session, lot_id, points - kept)
+        rows += postings.rows_of(transaction_id)
+    repository.insert_postings(session, rows)
 
 
 def _spendable(session: Session, customer_id: int, now: datetime) -> list[LotView]:

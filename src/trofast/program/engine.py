@@ -84,7 +84,8 @@ def _earn(
         return 0
     # The member's lock before reading its other orders and tier: two of its orders earning
     # at once would otherwise both see no earlier order and both take the first-order bonus.
-    accounts = member_accounts(session, order.customer_id, now)
+    # `known`: `sync_order` read the customer's row in this transaction.
+    accounts = member_accounts(session, order.customer_id, now, known=True)
     programme = program.programme
     awards = earning.evaluate(programme, _facts(session, programme, order))
     paid_at = order.paid_at
@@ -97,21 +98,26 @@ def _earn(
         last = repository.last_purchase_at(session, order.customer_id)
         purchased_at = max(paid_at, last) if last is not None else paid_at
     expires_at = _expiry(programme, purchased_at)
+    entries = ledger.earn_all(
+        session,
+        order.customer_id,
+        [
+            ledger.Earning(
+                f"order:{order.id}:earn:{award.rule}",
+                award.points,
+                Reasons(event_id, order.id, program.version, award.rule),
+            )
+            for award in awards
+        ],
+        available_at=available_at,
+        expires_at=expires_at,
+        now=now,
+        effective_at=paid_at,
+        accounts=accounts,
+    )
     total = 0
     earned_lines: list[tuple[int, dict[int, int]]] = []
-    for award in awards:
-        entry = ledger.earn(
-            session,
-            order.customer_id,
-            f"order:{order.id}:earn:{award.rule}",
-            award.points,
-            available_at=available_at,
-            expires_at=expires_at,
-            reasons=Reasons(event_id, order.id, program.version, award.rule),
-            now=now,
-            effective_at=paid_at,
-            accounts=accounts,
-        )
+    for award, entry in zip(awards, entries, strict=True):
         if not entry.replayed:
             earned_lines.append((entry.transaction_id, award.lines))
             total += award.points
