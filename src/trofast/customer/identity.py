@@ -63,22 +63,40 @@ def resolve(session: Session, source: str, customer: CustomerIn, seen_at: dateti
             if key not in found:
                 repository.claim_identity(session, key, customer_id, now)
     else:
+        # A new person is inserted with the profile this event gives, rather than created
+        # empty and updated at once (two statements on every first order).
+        profile = _profile(customer)
         customer_id = repository.insert_customer(
-            session, {"created_at": now, "updated_at": now, "is_member": False}
+            session,
+            {
+                **profile,
+                "source_updated_at": seen_at if profile else None,
+                "created_at": now,
+                "updated_at": now,
+                "is_member": False,
+            },
         )
         lost = [k for k in keys if not repository.claim_identity(session, k, customer_id, now)]
-        if lost:
-            holders = repository.identities_for(session, lost)
-            if len(set(holders.values())) > 1:
-                # Two concurrent first sightings of this person's keys, each by another
-                # customer: they are one person, as if the keys had arrived together.
-                holders = merge.settle(session, lost, holders, now)
-            winner = _best(holders)
-            repository.move_identities(session, customer_id, winner)
-            repository.delete_customer(session, customer_id)
-            customer_id = winner
+        if not lost:
+            return customer_id
+        holders = repository.identities_for(session, lost)
+        if len(set(holders.values())) > 1:
+            # Two concurrent first sightings of this person's keys, each by another
+            # customer: they are one person, as if the keys had arrived together.
+            holders = merge.settle(session, lost, holders, now)
+        winner = _best(holders)
+        repository.move_identities(session, customer_id, winner)
+        repository.delete_customer(session, customer_id)
+        customer_id = winner
     _update_profile(session, customer_id, customer, seen_at)
     return customer_id
+
+
+_PROFILE = ("email", "phone", "first_name", "last_name", "birthday", "locale")
+
+
+def _profile(data: CustomerIn) -> dict[str, object]:
+    return {field: value for field in _PROFILE if (value := getattr(data, field)) is not None}
 
 
 def _update_profile(
@@ -88,10 +106,7 @@ def _update_profile(
     assert row is not None
     newer = row.source_updated_at is None or seen_at >= row.source_updated_at
     changed = False
-    for field in ("email", "phone", "first_name", "last_name", "birthday", "locale"):
-        value = getattr(data, field)
-        if value is None:
-            continue
+    for field, value in _profile(data).items():
         # An older delivery may still fill a gap, but never overwrites newer data.
         if (newer or getattr(row, field) is None) and getattr(row, field) != value:
             setattr(row, field, value)

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
 
-def insert_for(dialect: str, table: Table) -> Any:
-    """An INSERT that supports ON CONFLICT on both PostgreSQL and SQLite."""
+def insert_for(dialect: str, table: Table | type[object]) -> Any:
+    """An INSERT that supports ON CONFLICT on both PostgreSQL and SQLite; given a mapped
+    class rather than a table, an ORM INSERT that can return entities."""
     if dialect == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)

@@ -63,6 +63,9 @@ class Accounts:
     pending: int
     available: int
     system: Mapping[str, int]
+    # `available` was created by the `member_accounts` call that returned this, so it has no
+    # debt to repay: `Debt` trusts this, so pass an Accounts on to one write only.
+    opened: bool = False
 
     def of_state(self, state: str) -> int:
         return self.pending if state == "pending" else self.available
@@ -112,7 +115,8 @@ def member_accounts(
     ]
     wanted += [(f"system:{kind}", kind, None) for kind in SYSTEM_KINDS]
     ids = repository.existing_accounts(session, [name for name, _, _ in wanted])
-    if wanted[0][0] not in ids or wanted[1][0] not in ids:
+    opened = wanted[1][0] not in ids
+    if opened or wanted[0][0] not in ids:
         # A member's accounts reference its customer row, so only a member without
         # accounts yet needs the existence check (one statement saved on every write).
         if not known and not repository.customer_exists(session, customer_id):
@@ -122,7 +126,8 @@ def member_accounts(
     # Only the member's rows are locked: system accounts are shared by every member and
     # locking them would serialise the whole ledger.
     repository.lock_accounts(session, [pending, available])
-    return Accounts(pending, available, {kind: ids[f"system:{kind}"] for kind in SYSTEM_KINDS})
+    system = {kind: ids[f"system:{kind}"] for kind in SYSTEM_KINDS}
+    return Accounts(pending, available, system, opened)
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +252,8 @@ class Debt:
     def __init__(self, session: Session, accounts: Accounts) -> None:
         self._session = session
         self._available = accounts.available
-        self._left: int | None = None
+        # An account opened in this transaction has no postings before its own: no debt.
+        self._left: int | None = 0 if accounts.opened else None
 
     def repay(self, points: int) -> int:
         """How much of `points` goes to the debt (and no longer counts as owed)."""

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from trofast.kit.sql import insert_ignore
+from trofast.kit.sql import insert_for, insert_ignore
 from trofast.models import (
     Order,
     OrderLine,
@@ -29,6 +29,19 @@ def insert_order(session: Session, values: dict[str, Any]) -> int | None:
         returning=Order.id,
     )
     return result
+
+
+def insert_new_order(session: Session, values: dict[str, Any]) -> Order | None:
+    """Insert unless (source, external_id) exists: the new row, as an entity this
+    transaction holds locked (it inserted it), or None when the order existed."""
+    session.flush()  # as `lock_order`: what is pending goes out before
+    stmt = (
+        insert_for(session.get_bind().dialect.name, Order)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["source", "external_id"])
+        .returning(Order)
+    )
+    return session.scalars(stmt).one_or_none()
 
 
 def lock_order(session: Session, source: str, external_id: str) -> Order | None:

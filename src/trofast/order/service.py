@@ -88,22 +88,21 @@ def apply_snapshot(
     }
     if customer_id is not None:
         fields["customer_id"] = customer_id
-    new_id = repository.insert_order(
+    inserted = repository.insert_new_order(
         session,
         {
             **fields,
+            **_initial_state(snapshot, order_at),
             "source": source,
             "external_id": snapshot.id,
-            "status": "open",
-            "financial_status": "pending",
-            "fulfillment_status": "unfulfilled",
             "snapshot_at": now,
             "created_at": now,
             "updated_at": now,
             "attributes": {},
         },
     )
-    order = repository.lock_order(session, source, snapshot.id)
+    new_id = inserted.id if inserted is not None else None
+    order = inserted or repository.lock_order(session, source, snapshot.id)
     assert order is not None
     was_shell = new_id is None and order.snapshot_at is None
     if new_id is None and not was_shell:
@@ -117,8 +116,22 @@ def apply_snapshot(
         order.updated_at = now
     created = new_id is not None or was_shell
     _apply_status(session, order, snapshot, order_at, event_id, initial=created)
-    _apply_lines(session, order, snapshot)
+    _apply_lines(session, order, snapshot, has_lines=not created)
     return SnapshotResult(order.id, created=created, was_shell=was_shell, stale=False, order=order)
+
+
+def _initial_state(snapshot: OrderIn, at: datetime) -> dict[str, Any]:
+    """The status columns of an order first seen in this snapshot, as `_apply_status` would
+    set them: inserted with the row instead of updated right after it."""
+    paid = snapshot.financial_status in _PAID
+    return {
+        "status": "cancelled" if snapshot.cancelled_at is not None else "open",
+        "financial_status": snapshot.financial_status,
+        "fulfillment_status": snapshot.fulfillment_status,
+        "cancelled_at": snapshot.cancelled_at,
+        "paid_at": (snapshot.paid_at or at) if paid else None,
+        "fulfilled_at": at if snapshot.fulfillment_status == "fulfilled" else None,
+    }
 
 
 def _apply_status(
@@ -179,7 +192,9 @@ def _set_status(
     )
 
 
-def _apply_lines(session: Session, order: Order, snapshot: OrderIn) -> None:
+def _apply_lines(session: Session, order: Order, snapshot: OrderIn, *, has_lines: bool) -> None:
+    """The snapshot's lines onto the order's; `has_lines` False: the order is new (or a
+    shell, which facts never give lines), so there are none to read."""
     amounts = order_amounts(snapshot)
     products = [
         {
@@ -196,7 +211,7 @@ def _apply_lines(session: Session, order: Order, snapshot: OrderIn) -> None:
         if line.sku
     ]
     product_ids = repository.product_ids(session, products)
-    existing = repository.lines_by_external_id(session, order.id)
+    existing = repository.lines_by_external_id(session, order.id) if has_lines else {}
     # Lines missing from a later snapshot are kept: refunds may point at them, and sources
     # express removals as refunds or zero quantities, not by dropping the line.
     for line, a in zip(snapshot.lines, amounts.lines, strict=True):
