@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from trofast.kit.sql import insert_for, insert_ignore
@@ -35,13 +36,19 @@ def insert_new_order(session: Session, values: dict[str, Any]) -> Order | None:
     """Insert unless (source, external_id) exists: the new row, as an entity this
     transaction holds locked (it inserted it), or None when the order existed."""
     session.flush()  # as `lock_order`: what is pending goes out before
-    stmt = (
-        insert_for(session.get_bind().dialect.name, Order)
-        .values(**values)
+    stmt = _insert_new_order_statement(session.get_bind().dialect.name)
+    return session.scalars(stmt, [values]).one_or_none()
+
+
+@lru_cache(maxsize=4)
+def _insert_new_order_statement(dialect: str) -> Any:
+    # Built once and given the row as parameters: `.values(**row)` on every call cost more
+    # (0.6 ms, coercing each column) than the INSERT itself.
+    return (
+        insert_for(dialect, Order)
         .on_conflict_do_nothing(index_elements=["source", "external_id"])
         .returning(Order)
     )
-    return session.scalars(stmt).one_or_none()
 
 
 def lock_order(session: Session, source: str, external_id: str) -> Order | None:
@@ -63,6 +70,15 @@ def get(session: Session, order_id: int) -> Order | None:
 def lines_by_external_id(session: Session, order_id: int) -> dict[str, OrderLine]:
     rows = session.scalars(select(OrderLine).where(OrderLine.order_id == order_id))
     return {line.external_id: line for line in rows}
+
+
+def insert_lines(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(OrderLine.__table__), rows)  # type: ignore[arg-type]
+
+
+def add_status_changes(session: Session, rows: list[dict[str, Any]]) -> None:
+    session.execute(insert(OrderStatusChange.__table__), rows)  # type: ignore[arg-type]
 
 
 def add(session: Session, row: object) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from trofast.ingest.schemas import OrderIn, RefundIn, ShipmentIn
 from trofast.kit.money import to_minor
 from trofast.kit.time import utc_now
-from trofast.models import Order, OrderLine, OrderStatusChange, RefundLine
+from trofast.models import Order, OrderStatusChange, RefundLine
 from trofast.order import repository
 from trofast.order.amounts import order_amounts
 from trofast.order.errors import CurrencyMismatch
@@ -150,18 +150,31 @@ def _apply_status(
         order.paid_at = snapshot.paid_at or at
     if snapshot.fulfillment_status == "fulfilled" and order.fulfilled_at is None:
         order.fulfilled_at = at
-    _set_status(session, order, "status", status, at, event_id, initial=initial)
-    _set_status(
-        session, order, "financial_status", snapshot.financial_status, at, event_id, initial=initial
-    )
-    _set_status(
+    statuses = {
+        "status": status,
+        "financial_status": snapshot.financial_status,
+        "fulfillment_status": snapshot.fulfillment_status,
+    }
+    if not initial:
+        for field, value in statuses.items():
+            _set_status(session, order, field, value, at, event_id)
+        return
+    # A first snapshot records every status, from nothing: one INSERT for the three rows.
+    for field, value in statuses.items():
+        setattr(order, field, value)
+    repository.add_status_changes(
         session,
-        order,
-        "fulfillment_status",
-        snapshot.fulfillment_status,
-        at,
-        event_id,
-        initial=initial,
+        [
+            {
+                "order_id": order.id,
+                "field": field,
+                "old_value": None,
+                "new_value": value,
+                "occurred_at": at,
+                "event_id": event_id,
+            }
+            for field, value in statuses.items()
+        ],
     )
 
 
@@ -172,11 +185,9 @@ def _set_status(
     value: str,
     at: datetime,
     event_id: int | None,
-    *,
-    initial: bool = False,
 ) -> None:
     old = getattr(order, field)
-    if old == value and not initial:
+    if old == value:
         return
     setattr(order, field, value)
     repository.add(
@@ -184,7 +195,7 @@ def _set_status(
         OrderStatusChange(
             order_id=order.id,
             field=field,
-            old_value=None if initial else old,
+            old_value=old,
             new_value=value,
             occurred_at=at,
             event_id=event_id,
@@ -212,22 +223,31 @@ def _apply_lines(session: Session, order: Order, snapshot: OrderIn, *, has_lines
     ]
     product_ids = repository.product_ids(session, products)
     existing = repository.lines_by_external_id(session, order.id) if has_lines else {}
+    new_rows = []
     # Lines missing from a later snapshot are kept: refunds may point at them, and sources
     # express removals as refunds or zero quantities, not by dropping the line.
     for line, a in zip(snapshot.lines, amounts.lines, strict=True):
-        row = existing.get(line.id) or OrderLine(order_id=order.id, external_id=line.id)
-        row.sku = line.sku
-        row.product_id = product_ids.get(line.sku) if line.sku else None
-        row.name = line.name
-        row.category = line.category
-        row.quantity = line.quantity
-        row.unit_price_minor = a.unit_price
-        row.discount_minor = a.discount
-        row.tax_minor = a.tax
-        row.total_minor = a.total
-        row.gift_card = line.gift_card
-        if line.id not in existing:
-            repository.add(session, row)
+        values = {
+            "sku": line.sku,
+            "product_id": product_ids.get(line.sku) if line.sku else None,
+            "name": line.name,
+            "category": line.category,
+            "quantity": line.quantity,
+            "unit_price_minor": a.unit_price,
+            "discount_minor": a.discount,
+            "tax_minor": a.tax,
+            "total_minor": a.total,
+            "gift_card": line.gift_card,
+        }
+        row = existing.get(line.id)
+        if row is None:
+            new_rows.append({"order_id": order.id, "external_id": line.id, **values})
+            continue
+        for name, value in values.items():
+            setattr(row, name, value)
+    # Written now, in one statement (the ORM's unit of work cost more than the INSERT):
+    # whoever reads the lines next queries them.
+    repository.insert_lines(session, new_rows)
 
 
 def mark_paid(session: Session, order: Order, at: datetime, event_id: int | None) -> None:

@@ -146,7 +146,11 @@ def claim_order(session: Session, values: dict[str, Any]) -> bool:
 
 def set_order_points(session: Session, order_id: int, points: int) -> None:
     session.execute(
-        update(OrderEarning).where(OrderEarning.order_id == order_id).values(points=points)
+        update(OrderEarning)
+        .where(OrderEarning.order_id == order_id)
+        .values(points=points)
+        # No OrderEarning entity is loaded to bring in line (the claim is a Core INSERT).
+        .execution_options(synchronize_session=False)
     )
 
 
