@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException
 
 from trofast import __version__
+from trofast.auth.cache import KeyCache
 from trofast.config import Settings, get_settings
 from trofast.coupon.endpoints import member_router as member_coupons_router
 from trofast.coupon.endpoints import router as coupons_router
@@ -80,6 +81,7 @@ def create_app(
     app.state.settings = settings
     app.state.coupon_throttle = build_throttle(settings)
     app.state.member_throttle = build_member_throttle(settings)
+    app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
     if engine is not None:
         app.state.engine = engine
         app.state.sessionmaker = build_sessionmaker(engine)

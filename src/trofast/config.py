@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     coupon_guess_window_seconds: int = 600
     coupon_guess_limit_per_ip: int = 20
     coupon_guess_limit_per_key: int = 200
+    # A key that passed its check is trusted for this long by the worker that checked it
+    # (a transaction fewer per request); so a revoked key may still work this long.
+    # 0 checks every request.
+    api_key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

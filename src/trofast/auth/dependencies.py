@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from trofast.auth import service
+from trofast.auth.cache import KeyCache
 from trofast.auth.errors import InsufficientScope, MissingApiKey
 from trofast.auth.scopes import Scope, allows
 from trofast.db import unit_of_work
@@ -32,9 +33,14 @@ def authenticate_apart(request: Request, presented: str) -> ApiKey:
     for a thread to run the endpoint; with every thread taken by requests waiting for that
     lock nothing moves until the busy timeout. 100 simultaneous checkouts did exactly that.
     """
+    cache: KeyCache = request.app.state.key_cache
+    key = cache.get(presented)
+    if key is not None:
+        return key
     with unit_of_work(request.app.state.sessionmaker) as session:
         key = service.authenticate(session, presented)
         session.expunge(key)
+    cache.put(presented, key)
     return key
 
 
