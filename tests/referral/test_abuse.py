@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tests.ingest.factories import refund_body
 from tests.program.conftest import Ingest
 from tests.referral.conftest import (
     REFERRER_EMAIL,
@@ -245,6 +246,59 @@ def test_approval_cannot_revive_a_returned_first_order(
     with pytest.raises(FirstOrderReturned):
         service.approve(db_session, referral.id, "please", api_key_id=None, currency="NOK")
     assert referral_of(db_session, referral.friend_id).reason == "first_order_cancelled"
+
+
+def test_approval_cannot_revive_a_first_order_cancelled_after_an_admin_block(
+    db_session: Session, referrer: int, code: str, ingest: Ingest
+) -> None:
+    # The admin's block replaces the reason; the order is cancelled while it is blocked.
+    ingest(customer_event("ola@example.no", code=code))
+    ingest(paid_order("F1", "ola@example.no", recent(2)))
+    referral = referral_of(db_session, customer_id(db_session, "ola@example.no"))
+    service.block(db_session, referral.id, "checking", api_key_id=None)
+    ingest(
+        {
+            "idempotency_key": "cancel:F1",
+            "type": "order.cancelled",
+            "occurred_at": recent(1),
+            "order_id": "F1",
+        }
+    )
+
+    with pytest.raises(FirstOrderReturned), db_session.begin_nested():
+        service.approve(db_session, referral.id, "please", api_key_id=None, currency="NOK")
+
+    after = referral_of(db_session, referral.friend_id)
+    assert (after.status, after.reason, after.approved) == ("blocked", "blocked_by_admin", False)
+
+
+def test_approval_refused_when_the_earliest_paid_order_was_returned_gives_no_welcome(
+    db_session: Session, referrer: int, code: str, ingest: Ingest
+) -> None:
+    # Blocked on arrival (no welcome); the approval would take the refunded order as first.
+    twin = "kari.nordmann+twin@gmail.com"
+    ingest(customer_event(twin, code=code))
+    ingest(paid_order("F1", twin, recent(2)), refund_body("F1"))
+    friend = customer_id(db_session, twin)
+    before = balance(db_session, friend)
+
+    with pytest.raises(FirstOrderReturned), db_session.begin_nested():
+        service.approve(
+            db_session,
+            referral_of(db_session, friend).id,
+            "sister",
+            api_key_id=None,
+            currency="NOK",
+        )
+
+    referral = referral_of(db_session, friend)
+    assert (referral.status, referral.reason, referral.approved) == (
+        "blocked",
+        "self_referral_email",
+        False,
+    )
+    assert (referral.welcome_transaction_id, referral.first_order_id) == (None, None)
+    assert balance(db_session, friend) == before
 
 
 def test_a_completed_referral_cannot_be_blocked_or_approved(

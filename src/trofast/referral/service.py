@@ -219,8 +219,10 @@ def approve(
 
     A blocked referral becomes pending again and the friend gets the welcome reward if they
     did not yet; with a first order past its return window the referrer is rewarded at once.
-    A referral whose first order was cancelled or returned stays blocked: there is no order
-    to reward.
+    A referral whose first order was cancelled or returned is refused (`FirstOrderReturned`):
+    there is no order to reward. That first order is the one it claimed, or the friend's
+    earliest paid order that the approval claims; the refusal comes after the writes, so the
+    unit of work rolls back the approval and the welcome with it.
     """
     referral = _locked(session, referral_id)
     if referral.status == "completed":
@@ -239,4 +241,13 @@ def approve(
     if program is not None and program.programme.referrals is not None:
         welcome(session, program, referral, currency=currency, now=now)
         flow.recheck(session, program, referral, now)
+        # An approved referral is past the abuse rules and the cap, so only its first order
+        # blocks it here: cancelled or refunded while an admin's block hid the reason, or the
+        # earliest paid order, refunded. Answering 200 would report an approval that did not
+        # happen and keep the welcome points it gave.
+        if referral.status == "blocked":
+            raise FirstOrderReturned(
+                "the friend's first order was cancelled or returned",
+                detail={"reason": referral.reason},
+            )
     return referral
