@@ -6,7 +6,10 @@ blocked without a reward. The friends then place, pay, cancel, refund and receiv
 through the machine's ordinary rules, and the referrals job runs with the other jobs at the
 test clock. After every step each referral's row, and the referral points in the ledger,
 must be what the model says: the referrer rewarded exactly once for a kept first order,
-never for a cancelled or returned one, and the weekly cap applied.
+never for a cancelled or returned one, and the weekly cap applied. An admin blocks or
+approves any referral (`service.block` / `service.approve`, behind
+`POST /v1/referrals/{id}/block|approve`), completed ones included, which are refused: a
+blocked referral rewards nobody, an approved one rewards its referrer past the cap.
 """
 
 from __future__ import annotations
@@ -15,17 +18,21 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, precondition, rule
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.program.model import Club, Customer, Line
+from tests.program import referral_model
+from tests.program.model import Club, Customer, Line, Order
 from tests.program.referral_model import Referrals
 from tests.program.strategies import LINES
+from trofast.errors import AppError
 from trofast.models import LedgerTransaction, Referral
 from trofast.referral import codes
 from trofast.referral import service as referral_service
+from trofast.referral.errors import ReferralCompleted
 
 FRIENDS = 3  # new customers brought in by a code, at most, per run
 
@@ -42,7 +49,7 @@ class ReferralRules:
     # The machine's: an event through ingestion, the real clock it was applied at, an order.
     _ingest: Callable[[dict[str, Any]], dict[str, Any]]
     _clock: Callable[[str], datetime]
-    _place: Callable[..., None]
+    _place: Callable[..., Order]
 
     def _code(self, member: int) -> str:
         """The member's referral code as a shopper types it: grouped, in lower case."""
@@ -90,6 +97,55 @@ class ReferralRules:
         assert result["customer_id"] == self.club.members[m].id
         self.referrals.arrive(referrer, m, new=False, engine_now=self._clock(key))
 
+    # --- an admin's decisions -----------------------------------------------------------------
+
+    def _row_id(self, referral: referral_model.Referral) -> int:
+        friend = self.club.members[referral.friend].id
+        found = self.session.scalar(select(Referral.id).where(Referral.friend_id == friend))
+        assert found is not None
+        return found
+
+    @precondition(lambda self: self.referrals.all)
+    @rule(data=st.data())
+    def admin_blocks(self, data: st.DataObject) -> None:
+        referral = data.draw(st.sampled_from(self.referrals.all))
+        row_id = self._row_id(referral)
+        if referral.status == "completed":
+            # The referrer has the points: blocking now would not take them back.
+            with pytest.raises(ReferralCompleted), self.session.begin_nested():
+                referral_service.block(self.session, row_id, "too late", api_key_id=None)
+            return
+        with self.session.begin_nested():
+            referral_service.block(self.session, row_id, "same household", api_key_id=None)
+        self.referrals.block(referral)
+
+    @precondition(lambda self: self.referrals.all)
+    @rule(data=st.data(), anyone=st.integers(0, 3).map(lambda n: n == 3))
+    def admin_approves(self, data: st.DataObject, anyone: bool) -> None:
+        # Mostly a blocked one: approving is what a blocked referral is waiting for.
+        blocked = [r for r in self.referrals.all if r.status == "blocked"]
+        referral = data.draw(
+            st.sampled_from(self.referrals.all if anyone or not blocked else blocked)
+        )
+        row_id = self._row_id(referral)
+        refused = self.referrals.approval_refused(referral)
+        if refused is not None:
+            with pytest.raises(AppError) as error, self.session.begin_nested():
+                self._approve(row_id)
+            assert error.value.code == refused
+            return
+        self._approve(row_id)
+        # The approval runs at the real clock (an admin's request), which the row records.
+        at = self.session.scalar(select(Referral.updated_at).where(Referral.id == row_id))
+        assert at is not None
+        self.referrals.approve(referral, at)
+
+    def _approve(self, row_id: int) -> None:
+        with self.session.begin_nested():
+            referral_service.approve(
+                self.session, row_id, "checked by hand", api_key_id=None, currency="NOK"
+            )
+
     def _referral_earnings(self) -> list[tuple[Any, ...]]:
         """The ledger's earn rows for referrals: (order, rule, programme version, points)."""
         rows: list[tuple[Any, ...]] = []
@@ -115,6 +171,7 @@ class ReferralRules:
                 Referral.due_at,
                 Referral.welcome_transaction_id.is_not(None),
                 Referral.reward_transaction_id.is_not(None),
+                Referral.approved,
             ).order_by(Referral.id)
         ).all()
         ids = [m.id for m in self.club.members]
@@ -125,7 +182,7 @@ class ReferralRules:
                 ids[r.referrer], ids[r.friend], r.status, r.reason,
                 r.first.db_id if r.first else None,
                 r.due_at if r.status == "pending" else None,
-                r.welcome > 0, r.rewarded > 0,
+                r.welcome > 0, r.rewarded > 0, r.approved,
             )
             for r in self.referrals.all
         ]  # fmt: skip

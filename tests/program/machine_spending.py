@@ -10,7 +10,9 @@ A reward's coupon is redeemed against a checkout order (`coupons.redeem`, behind
 be cancelled; under `points` (version 2) the coupon is disabled and the redemption
 cancelled, its points restored to new lots with the original expiry. The release runs at the
 real clock (the shop calls it when the order is cancelled), so it expires nothing. Releasing
-again changes nothing; an order that redeemed nothing has nothing to release.
+again changes nothing; an order that redeemed nothing has nothing to release. Orders that
+arrive through ingestion carry codes too (`machine_orders.py`): an order is named by its
+source and reference, `web` for the checkout's, `api` for the ingested ones.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ rewards:
 points_payment: {{value_minor: 10, min_points: 1}}
 """
 SOURCE = "web"
+OrderKey = tuple[str, str]  # (order source, order reference), as a coupon redemption names it
 
 # (kind, member, reference, what the debit took from each model lot): a reward redemption or
 # a points payment not yet given back.
@@ -63,7 +66,7 @@ class Voucher:
     coupon_id: int
     code: str
     valid_until: datetime
-    order: str | None = None  # the checkout order holding its one use
+    order: OrderKey | None = None  # the order holding its one use
     # Why the redemption was cancelled (its coupon is disabled then), None while it stands.
     cancelled: str | None = None
 
@@ -78,7 +81,7 @@ class SpendingRules:
     spent: list[Spent]
     restored: dict[int, Any]  # id of a restored model lot → its sort position
     vouchers: dict[int, Voucher]  # by redemption id
-    released: dict[str, Voucher]  # checkout order → the voucher whose use it released
+    released: dict[OrderKey, Voucher]  # order → the voucher whose use it released
 
     # A member with points, and around what the model says is affordable, so that both
     # outcomes happen often.
@@ -105,7 +108,11 @@ class SpendingRules:
         # Mostly a member who can afford it, so that coupons exist for the checkout rules.
         rich = [m for m in self.club.members if self._affordable(m) >= COST]
         anyone = data.draw(st.integers(0, 3).map(lambda n: n == 3))
-        member = data.draw(st.sampled_from(self.club.members if anyone or not rich else rich))
+        self._redeem_reward(
+            data.draw(st.sampled_from(self.club.members if anyone or not rich else rich))
+        )
+
+    def _redeem_reward(self, member: Customer) -> None:
         affordable = self._affordable(member)
         self.seq += 1
         try:
@@ -205,11 +212,11 @@ class SpendingRules:
             member, redemption_id, coupon.id, coupon.code, valid_until
         )
 
-    def _refusal(self, voucher: Voucher, customer: Customer) -> str | None:
-        """Why the coupon cannot be used by `customer` now, as `coupon.rules` says."""
+    def _refusal(self, voucher: Voucher, customer: Customer, at: datetime) -> str | None:
+        """Why the coupon cannot be used by `customer` at `at`, as `coupon.rules` says."""
         if voucher.cancelled or customer is not voucher.member:
             return "unknown_or_invalid"  # a disabled code and someone else's look unknown
-        if self.now >= voucher.valid_until:
+        if at >= voucher.valid_until:
             return "expired"
         if voucher.order is not None:
             return "already_used"
@@ -231,13 +238,13 @@ class SpendingRules:
         self.seq += 1
         order = f"chk-{self.seq}"
         cart = Cart("NOK", "web", [CartLine("SKU-1", "other", 1, subtotal)], 0)
-        expected = self._refusal(voucher, customer)
+        expected = self._refusal(voucher, customer, self.now)
         if expected is not None:
             with pytest.raises(AppError) as refused, self.session.begin_nested():
-                self._redeem(voucher, customer, order, cart)
+                self._redeem(voucher, customer, (SOURCE, order), cart)
             assert refused.value.code == expected
             return
-        done = self._redeem(voucher, customer, order, cart)
+        done = self._redeem(voucher, customer, (SOURCE, order), cart)
         # Never more than the goods: a voucher is not paid out as change.
         discount = min(VOUCHER_MINOR, subtotal)
         assert (done.replayed, done.coupon.uses, done.redemption.discount_minor) == (
@@ -245,31 +252,36 @@ class SpendingRules:
             1,
             discount,
         )
-        voucher.order = order
+        voucher.order = (SOURCE, order)
 
     def _redeem(
-        self, voucher: Voucher, customer: Customer, order: str, cart: Cart
+        self, voucher: Voucher, customer: Customer, order: OrderKey, cart: Cart
     ) -> coupons.Redeemed:
         with self.session.begin_nested():
             return coupons.redeem(
                 self.session, voucher.code, cart, customer_id=customer.id,
-                order_source=SOURCE, order_ref=order, at=self.now,
+                order_source=order[0], order_ref=order[1], at=self.now,
             )  # fmt: skip
 
     @precondition(lambda self: any(v.order for v in self.vouchers.values()))
     @rule(data=st.data())
     def release_voucher(self, data: st.DataObject) -> None:
-        """The checkout order was cancelled: the code or the points come back."""
+        """The order was cancelled and the shop says so (`POST /v1/coupons/release`): the
+        code or the points come back."""
         voucher = data.draw(st.sampled_from([v for v in self.vouchers.values() if v.order]))
         order = voucher.order
         assert order is not None
-        policy = self.club.rules.released_reward
         with self.session.begin_nested():
-            released = coupons.release(self.session, SOURCE, order)
+            released = coupons.release(self.session, *order)
         assert [(r.status, c.id) for r, c in released] == [("released", voucher.coupon_id)]
+        self._use_released(voucher)
+
+    def _use_released(self, voucher: Voucher) -> None:
+        """The model of a release of the voucher's use, as the programme in force says."""
+        assert voucher.order is not None
+        self.released[voucher.order] = voucher
         voucher.order = None
-        self.released[order] = voucher
-        if policy == "points":
+        if self.club.rules.released_reward == "points":
             spent = next(s for s in self.spent if s[::2] == ("reward", voucher.redemption_id))
             self.spent.remove(spent)
             voucher.cancelled = "order_cancelled"
@@ -289,7 +301,7 @@ class SpendingRules:
         order = data.draw(st.sampled_from(sorted(self.released)))
         voucher = self.released[order]
         with self.session.begin_nested():
-            released = coupons.release(self.session, SOURCE, order)
+            released = coupons.release(self.session, *order)
         assert [(r.status, c.id) for r, c in released] == [("released", voucher.coupon_id)]
         cart = Cart("NOK", "web", [CartLine("SKU-1", "other", 1, VOUCHER_MINOR)], 0)
         with pytest.raises(RedemptionReleased):
@@ -328,9 +340,12 @@ class SpendingRules:
             for rid, v in sorted(self.vouchers.items())
         ]
         uses = self.session.execute(
-            select(CouponRedemption.order_ref, CouponRedemption.status).where(
-                CouponRedemption.order_source == SOURCE
+            select(
+                CouponRedemption.order_source, CouponRedemption.order_ref, CouponRedemption.status
             )
         ).all()
         held = {v.order: "active" for v in self.vouchers.values() if v.order}
-        assert dict(uses) == {**held, **dict.fromkeys(self.released, "released")}
+        assert {(s, r): status for s, r, status in uses} == {
+            **held,
+            **dict.fromkeys(self.released, "released"),
+        }

@@ -11,6 +11,13 @@
   referrals job rewards the referrer once with `referrer` points, available at once, counted
   for tiers at the moment the window closed; at most one rewarded referral per referrer and
   week of that moment (Monday to Sunday, UTC), the next one in that week is `blocked`.
+- An admin blocks any referral not completed (`blocked_by_admin`, no longer approved), and
+  approves any referral not completed whose first order was not cancelled or returned: it
+  is pending again and `approved`, the friend gets the welcome points if they had none (at
+  the approval's clock, from the programme in force), the friend's earliest paid, not
+  cancelled order is its first order if it had none, and the weekly cap no longer applies
+  (nor counts it). An approval that would end with a first order that was cancelled or
+  returned is refused as a whole: nothing changes, no welcome is given.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ class Referral:
     first: Order | None = None
     rewarded: int = 0  # points given to the referrer
     reward_version: int = 0
+    approved: bool = False  # by an admin: the weekly cap does not apply
 
     @property
     def due_at(self) -> datetime | None:
@@ -98,17 +106,61 @@ class Referrals:
             due_at = referral.due_at
             if referral.status != "pending" or due_at is None or due_at > now:
                 continue
-            week = (referral.referrer, _week(due_at))
-            if self.weeks[week] >= WEEKLY_CAP:
-                referral.status, referral.reason = "blocked", "velocity_cap"
-                continue
-            self.weeks[week] += 1
-            referral.status = "completed"
-            referral.rewarded = self.club.rules.referrer
-            referral.reward_version = self.club.rules.version
-            referrer = self.club.members[referral.referrer]
-            self._credit(referrer, referral.rewarded, now, due_at)
-            self.club._evaluate(referrer, now, returned=False)
+            if not referral.approved:
+                week = (referral.referrer, _week(due_at))
+                if self.weeks[week] >= WEEKLY_CAP:
+                    referral.status, referral.reason = "blocked", "velocity_cap"
+                    continue
+                self.weeks[week] += 1
+            self._reward(referral, now)
+
+    def _reward(self, referral: Referral, now: datetime) -> None:
+        assert referral.due_at is not None
+        referral.status = "completed"
+        referral.rewarded = self.club.rules.referrer
+        referral.reward_version = self.club.rules.version
+        referrer = self.club.members[referral.referrer]
+        self._credit(referrer, referral.rewarded, now, referral.due_at)
+        self.club._evaluate(referrer, now, returned=False)
+
+    # --- an admin's decisions -----------------------------------------------------------
+
+    def block(self, referral: Referral) -> None:
+        assert referral.status != "completed"  # refused: `referral_completed`
+        referral.status, referral.reason, referral.approved = "blocked", "blocked_by_admin", False
+
+    def approval_refused(self, referral: Referral) -> str | None:
+        """The error code an approval gets, or None when it is accepted."""
+        if referral.status == "completed":
+            return "referral_completed"
+        # A referral blocked as `first_order_cancelled` or `first_order_returned` has such a
+        # first order; one blocked by an admin may have one too, or its earliest paid order
+        # (which the approval makes its first order) may have been refunded.
+        first = referral.first or self._earliest_paid(referral.friend)
+        if first is not None and (first.cancelled_at is not None or first.refunds):
+            return "first_order_returned"
+        return None
+
+    def approve(self, referral: Referral, at: datetime) -> None:
+        """An accepted approval at `at` (the real clock: the admin's request)."""
+        assert self.approval_refused(referral) is None
+        referral.status, referral.reason, referral.approved = "pending", None, True
+        if not referral.welcome:
+            rules = self.club.rules
+            referral.welcome, referral.welcome_version = rules.welcome, rules.version
+            self._credit(self.club.members[referral.friend], referral.welcome, at, at)
+        referral.first = referral.first or self._earliest_paid(referral.friend)
+        due_at = referral.due_at
+        if due_at is not None and due_at <= at:
+            self._reward(referral, at)
+
+    def _earliest_paid(self, friend: int) -> Order | None:
+        paid = [
+            o
+            for o in self.club.orders
+            if o.member == friend and o.paid_at is not None and o.cancelled_at is None
+        ]
+        return min(paid, key=lambda o: o.placed_at, default=None)
 
     def _credit(self, member: Customer, points: int, at: datetime, effective_at: datetime) -> None:
         """Points earned at `at`, available at once, repaying debt first."""

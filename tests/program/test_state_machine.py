@@ -3,11 +3,12 @@
 Orders (paid or not), payments, refunds by lines and by amount, cancellations, deliveries,
 duplicate deliveries, a programme change, redemptions (raw spends, rewards from the
 catalogue and their cancellation, points as payment and its release, reward coupons used at
-checkout and released: `machine_spending.py`), referrals (friends arriving with a member's
-code, their first orders, the referrals job: `machine_referrals.py`) and time passing, in
-any order. After every step `verify` must find nothing, and every balance, lot, earning,
-reversal, tier, coupon and referral must equal what `tests/program/model.py`,
-`tests/program/referral_model.py` and `tests/ledger/model.py` say.
+checkout and released: `machine_spending.py`), ingested orders that carry a reward's code or
+paid with points, cancelled once or twice (`machine_orders.py`), referrals (friends arriving
+with a member's code, their first orders, the referrals job, an admin's block and approval:
+`machine_referrals.py`) and time passing, in any order. After every step `verify` must find
+nothing, and every balance, lot, earning, reversal, tier, coupon and referral must equal what
+`tests/program/model.py`, `tests/program/referral_model.py` and `tests/ledger/model.py` say.
 
 Two clocks: ingestion writes at the real clock, so orders are dated at or after the start
 of the run (their points are pending when earned, and nothing expires while an event is
@@ -39,8 +40,9 @@ from sqlalchemy.orm import Session
 from tests.ingest.factories import order_body, refund_body, shipment_body
 from tests.ledger.model import Lot
 from tests.program import model
+from tests.program.machine_orders import OrderSpendingRules
 from tests.program.machine_referrals import ReferralRules
-from tests.program.machine_spending import SPENDING, SpendingRules, Spent, Voucher
+from tests.program.machine_spending import COST, SPENDING, SpendingRules, Spent, Voucher
 from tests.program.model import VERSIONS, Club, Customer, Line, Order
 from tests.program.referral_model import Referrals
 from tests.program.strategies import LINES
@@ -77,7 +79,7 @@ def _money(minor: int) -> str:
     return f"{minor // 100}.{minor % 100:02d}"
 
 
-class ProgrammeMachine(SpendingRules, ReferralRules, RuleBasedStateMachine):
+class ProgrammeMachine(SpendingRules, OrderSpendingRules, ReferralRules, RuleBasedStateMachine):
     engine: Engine
 
     def __init__(self) -> None:
@@ -95,16 +97,21 @@ class ProgrammeMachine(SpendingRules, ReferralRules, RuleBasedStateMachine):
         self.spent: list[Spent] = []
         self.restored: dict[int, Any] = {}  # id of a restored model lot → its sort position
         self.vouchers: dict[int, Voucher] = {}
-        self.released: dict[str, Voucher] = {}
+        self.released: dict[tuple[str, str], Voucher] = {}
+        self.carried: dict[str, Voucher] = {}
+        self.points_paid: set[str] = set()
         self.referrals = Referrals(self.club)
         self.opening: list[tuple[Any, ...]] = []  # earn rows of opening balances
 
     # Opening balances (points moved from an earlier programme): redemptions, coupons and
     # their release can happen from the first steps instead of only after a settled order.
+    # With `vouchers`, members who can afford it start with a reward's coupon, so that orders
+    # carrying one, and their cancellation, happen within 50 steps.
     @initialize(
-        opening=st.lists(st.sampled_from([0, 400, 1000]), min_size=MEMBERS, max_size=MEMBERS)
+        opening=st.lists(st.sampled_from([0, 400, 1000]), min_size=MEMBERS, max_size=MEMBERS),
+        vouchers=st.booleans(),
     )
-    def programme_and_members(self, opening: list[int]) -> None:
+    def programme_and_members(self, opening: list[int], vouchers: bool) -> None:
         service.apply(self.session, model.V1 + SPENDING)
         for n, points in enumerate(opening):
             result = self._ingest(
@@ -132,6 +139,8 @@ class ProgrammeMachine(SpendingRules, ReferralRules, RuleBasedStateMachine):
                 member.earned += points
                 member.qualifying.append((self.now, points))
                 self.opening.append((None, None, None, points))
+            if vouchers and points >= COST:
+                self._redeem_reward(member)
 
     def teardown(self) -> None:
         self.session.close()
@@ -174,6 +183,8 @@ class ProgrammeMachine(SpendingRules, ReferralRules, RuleBasedStateMachine):
         extra = {"paid_at": _iso(order.paid_at)} if order.paid_at else {}
         if order.cancelled_at:
             extra["cancelled_at"] = _iso(order.cancelled_at)
+        if order.ext in self.carried:
+            extra["discount_codes"] = [self.carried[order.ext].code.lower()]
         return order_body(
             order.ext,
             key=key,
@@ -202,14 +213,23 @@ class ProgrammeMachine(SpendingRules, ReferralRules, RuleBasedStateMachine):
         self._place(data.draw(st.integers(0, len(self.club.members) - 1)), lines, paid=False)
 
     def _place(
-        self, m: int, lines: list[Line], *, paid: bool, referred_by: int | None = None
-    ) -> None:
+        self,
+        m: int,
+        lines: list[Line],
+        *,
+        paid: bool,
+        referred_by: int | None = None,
+        voucher: Voucher | None = None,
+    ) -> Order:
         """An order of member `m`; with `referred_by`, a new customer's first order that
-        carries that member's referral code (`m` is then the next member's index)."""
+        carries that member's referral code (`m` is then the next member's index); with
+        `voucher`, an order that carries the voucher's code."""
         # A minute apart: "first order" compares placement times, which must not tie.
         self.now += timedelta(minutes=1)
         order = Order(f"O{len(self.club.orders)}", m, lines, self.now)
         order.paid_at = self.now if paid else None
+        if voucher is not None:
+            self.carried[order.ext] = voucher
         key = f"placed:{order.ext}"
         body = self._snapshot(order, key, "order.placed")
         if referred_by is not None:
@@ -222,7 +242,9 @@ class ProgrammeMachine(SpendingRules, ReferralRules, RuleBasedStateMachine):
         assert (result["status"], result["customer_id"]) == ("applied", self.club.members[m].id)
         order.db_id = result["order_id"]
         self.club.orders.append(order)
+        self._codes_applied(order)
         self._synced(order, key)
+        return order
 
     @precondition(lambda self: any(o.paid_at is None for o in self.club.orders))
     @rule(data=st.data())
@@ -234,9 +256,19 @@ class ProgrammeMachine(SpendingRules, ReferralRules, RuleBasedStateMachine):
     @precondition(lambda self: any(o.cancelled_at is None for o in self.club.orders))
     @rule(data=st.data())
     def cancel(self, data: st.DataObject) -> None:
-        order = data.draw(st.sampled_from([o for o in self.club.orders if o.cancelled_at is None]))
+        self._cancel(
+            data.draw(st.sampled_from([o for o in self.club.orders if o.cancelled_at is None]))
+        )
+
+    def _cancel(self, order: Order) -> None:
         order.cancelled_at = self.now
-        self._fact(order, f"cancel:{order.ext}", "order.cancelled")
+        key = f"cancel:{order.ext}"
+        body = {"idempotency_key": key, "type": "order.cancelled", "occurred_at": _iso(self.now)}
+        result = self._ingest({**body, "order_id": order.ext})
+        assert (result["status"], result["order_id"]) == ("applied", order.db_id)
+        # What the order spent comes back before the programme reverses what it earned.
+        self._order_cancelled(order)
+        self._synced(order, key)
 
     @precondition(lambda self: any(o.delivered_at is None for o in self.club.orders))
     @rule(data=st.data())
@@ -298,6 +330,7 @@ class ProgrammeMachine(SpendingRules, ReferralRules, RuleBasedStateMachine):
         key = f"updated:{self.seq}"
         result = self._ingest(self._snapshot(order, key, "order.updated"))
         assert (result["status"], result["order_id"]) == ("applied", order.db_id)
+        self._codes_applied(order)
         self._synced(order, key)
 
     # --- the clock and the jobs -------------------------------------------------------------
