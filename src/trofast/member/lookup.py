@@ -68,8 +68,7 @@ def find(session: Session, selector: str, raw: str, *, secret: bytes, now: datet
     """The member the selector names, as the till sees it; raises `MemberNotFound` (or
     `QrExpired`). One unit of work holds the customer row throughout (the identity map
     keeps only referenced objects), so it is read once."""
-    customer_id = _identify(session, selector, raw, secret, now)
-    customer = repository.get_customer(session, customer_id) if customer_id else None
+    customer = _identify(session, selector, raw, secret, now)
     program = active(session)
     if customer is None or not (
         is_member(program.programme, customer) if program else customer.is_member
@@ -80,16 +79,17 @@ def find(session: Session, selector: str, raw: str, *, secret: bytes, now: datet
 
 def _identify(
     session: Session, selector: str, raw: str, secret: bytes, now: datetime
-) -> int | None:
+) -> Customer | None:
     if selector == "qr":
         try:
-            return tokens.read_qr(secret, raw, int(now.timestamp()))
+            customer_id = tokens.read_qr(secret, raw, int(now.timestamp()))
         except MemberTokenExpired:
             raise QrExpired("this QR code expired; open the member page for a new one") from None
         except InvalidMemberToken:
             return None  # forged or malformed: as unknown as any other miss
+        return repository.get_customer(session, customer_id)
     value = NORMALISERS[selector](raw)
-    return repository.identity_owner(session, selector, value) if value else None
+    return repository.identity_holder(session, selector, value) if value else None
 
 
 def _for_stores(reward: Reward) -> bool:

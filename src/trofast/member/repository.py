@@ -14,15 +14,18 @@ def customer_exists(session: Session, customer_id: int) -> bool:
     return session.scalar(select(Customer.id).where(Customer.id == customer_id)) is not None
 
 
-def identity_owner(session: Session, kind: str, value: str) -> int | None:
-    """The customer holding a global identity (e-mail, phone, card): one UNIQUE index probe."""
-    return session.scalar(
-        select(CustomerIdentity.customer_id).where(
+def identity_holder(session: Session, kind: str, value: str) -> Customer | None:
+    """The customer holding a global identity (e-mail, phone, card), with its row: one
+    probe of the identities' UNIQUE index joined to the customer's primary key."""
+    return session.scalars(
+        select(Customer)
+        .join(CustomerIdentity, CustomerIdentity.customer_id == Customer.id)
+        .where(
             CustomerIdentity.kind == kind,
             CustomerIdentity.source == "",
             CustomerIdentity.value == value,
         )
-    )
+    ).one_or_none()
 
 
 def store_receipts(
