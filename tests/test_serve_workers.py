@@ -131,3 +131,15 @@ def test_a_dead_worker_is_replaced_and_sigterm_stops_all(
 
     assert server.wait(timeout=60) == 0
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers_now)
+
+
+def test_workers_stop_when_the_supervisor_is_killed(
+    served: tuple[subprocess.Popen[bytes], int],
+) -> None:
+    server, _port = served
+    workers_now = _children(server.pid)
+
+    server.kill()
+    server.wait()
+
+    _wait(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers_now), seconds=30)

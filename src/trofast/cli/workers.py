@@ -13,8 +13,10 @@ one that dies, stop them all on SIGINT or SIGTERM.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import socket
+import threading
 import time
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
@@ -24,6 +26,7 @@ import uvicorn
 
 # A worker that dies within this long of its start is not restarted again and again.
 RESTART_PAUSE_SECONDS = 1.0
+ORPHAN_CHECK_SECONDS = 1.0
 
 
 def supported() -> bool:
@@ -42,10 +45,19 @@ def bound_socket(host: str, port: int) -> socket.socket:
 def _worker(app: str, host: str, port: int, log_level: str) -> None:
     # uvicorn's server handles SIGTERM (the parent's stop) and SIGINT by shutting down
     # gracefully: requests in flight are answered first.
+    threading.Thread(target=_stop_when_orphaned, args=(os.getppid(),), daemon=True).start()
     config = uvicorn.Config(app, factory=True, host=host, port=port, log_level=log_level)
     sock = bound_socket(host, port)
     sock.listen(2048)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _stop_when_orphaned(parent: int) -> None:
+    """A worker whose supervisor was killed (SIGKILL, OOM) would serve on, unsupervised and
+    holding the port: it stops itself once its parent is gone."""
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def run(app: str, host: str, port: int, workers: int, log_level: str = "warning") -> None:
@@ -71,6 +83,7 @@ def run(app: str, host: str, port: int, workers: int, log_level: str = "warning"
             ended = wait([p.sentinel for p in running], timeout=0.5)
             for process in [p for p in running if p.sentinel in ended]:
                 running.remove(process)
+                process.join()  # reap it
                 if not stopping:
                     time.sleep(RESTART_PAUSE_SECONDS)
                     running.append(_start(context, args))
