@@ -24,7 +24,8 @@ from typing import Any
 
 import uvicorn
 
-# A worker that dies within this long of its start is not restarted again and again.
+# The pause before replacing a dead worker: one that dies at startup (a bad setting) is
+# not restarted in a tight loop.
 RESTART_PAUSE_SECONDS = 1.0
 ORPHAN_CHECK_SECONDS = 1.0
 

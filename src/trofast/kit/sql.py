@@ -27,7 +27,9 @@ def _insert_ignore_statement(
     # Built once per shape and executed with parameters: building `.values(**row)` on every
     # call cost more than the INSERT itself on the ingestion hot path.
     stmt: Insert = insert_for(dialect, table).on_conflict_do_nothing(index_elements=list(conflict))
-    if returning is not None:
+    if isinstance(returning, tuple):
+        stmt = stmt.returning(*returning)
+    elif returning is not None:
         stmt = stmt.returning(returning)
     return stmt
 
@@ -52,3 +54,19 @@ def insert_ignore(
         return session.execute(stmt, values).scalar_one_or_none()
     session.execute(stmt, values)
     return None
+
+
+def insert_ignore_all(
+    session: Session,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    conflict: Sequence[str],
+    returning: tuple[Any, ...],
+) -> list[Any]:
+    """`insert_ignore` for several rows (all with the same columns) in one statement; the
+    RETURNING rows of those inserted (a conflicting row returns nothing)."""
+    dialect = session.get_bind().dialect.name
+    stmt = _insert_ignore_statement(
+        dialect, table, tuple(sorted(rows[0])), tuple(conflict), returning
+    )
+    return list(session.execute(stmt, list(rows)))

@@ -137,6 +137,8 @@ class Request:
     key: str
     fields: Mapping[str, Any]
     reasons: Reasons
+    reverses_id: int | None = None
+    debt_policy: DebtPolicy | None = None
 
 
 def start(
@@ -154,18 +156,16 @@ def start(
     effective_at: datetime | None = None,
 ) -> Started:
     """Lock the member, then claim the idempotency key (or find who holds it)."""
-    accounts = accounts or member_accounts(session, customer_id, now)
-    digest = _digest(kind, customer_id, request)
-    row = _transaction_row(
-        customer_id, kind, Request(key, request, reasons), digest, now, effective_at
+    (started,) = start_all(
+        session,
+        customer_id=customer_id,
+        kind=kind,
+        requests=[Request(key, request, reasons, reverses_id, debt_policy)],
+        now=now,
+        accounts=accounts or member_accounts(session, customer_id, now),
+        effective_at=effective_at,
     )
-    row.update(reverses_id=reverses_id, debt_policy=debt_policy.value if debt_policy else None)
-    new_id = repository.insert_transaction(session, row)
-    if new_id is not None:
-        return Started(new_id, False, accounts)
-    first = repository.transaction_by_key(session, key)
-    assert first is not None
-    return Started(_replayed(first, digest), True, accounts)
+    return started
 
 
 def start_all(
@@ -178,7 +178,7 @@ def start_all(
     accounts: Accounts,
     effective_at: datetime | None = None,
 ) -> list[Started]:
-    """`start` for several transactions of one member whose lock the caller holds: one
+    """`start` for one or more transactions of a member whose lock the caller holds: one
     INSERT for all of them, one read for the keys already taken."""
     if len({r.key for r in requests}) != len(requests):
         # Two rows of one INSERT under one key: the second would pass for a replay of the first.
@@ -235,8 +235,8 @@ def _transaction_row(
         "rule": reasons.rule,
         "note": reasons.note,
         "api_key_id": reasons.api_key_id,
-        "reverses_id": None,
-        "debt_policy": None,
+        "reverses_id": request.reverses_id,
+        "debt_policy": request.debt_policy.value if request.debt_policy else None,
         "created_at": now,
         # When it happened in the shop (the order's payment, the refund), which a
         # backfill or a late delivery makes earlier than `created_at`.

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from trofast.kit.sql import insert_for, insert_ignore
+from trofast.kit.sql import insert_ignore_all
 from trofast.models import (
     Customer,
     LedgerAccount,
@@ -77,12 +76,9 @@ def ensure_accounts(
 
 def _insert_accounts(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
     table = LedgerAccount.__table__
-    stmt = (
-        insert_for(session.get_bind().dialect.name, table)  # type: ignore[arg-type]
-        .on_conflict_do_nothing(index_elements=["name"])
-        .returning(LedgerAccount.name, LedgerAccount.id)
-    )
-    return {row.name: row.id for row in session.execute(stmt, list(rows))}
+    returning = (LedgerAccount.name, LedgerAccount.id)
+    found = insert_ignore_all(session, table, rows, ["name"], returning)  # type: ignore[arg-type]
+    return {row.name: row.id for row in found}
 
 
 def lock_accounts(session: Session, account_ids: Iterable[int]) -> None:
@@ -98,33 +94,13 @@ def lock_accounts(session: Session, account_ids: Iterable[int]) -> None:
     ).all()
 
 
-def insert_transaction(session: Session, values: dict[str, Any]) -> int | None:
-    """The new transaction's id, or None when its idempotency key is taken."""
-    inserted: int | None = insert_ignore(
-        session,
-        LedgerTransaction.__table__,  # type: ignore[arg-type]
-        values,
-        conflict=["idempotency_key"],
-        returning=LedgerTransaction.id,
-    )
-    return inserted
-
-
 def insert_transactions(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
     """Insert transactions in one statement; the new ones' ids by idempotency key (a key
     already taken is skipped and absent from the result)."""
-    stmt = _insert_transactions_statement(session.get_bind().dialect.name)
-    return {row.idempotency_key: row.id for row in session.execute(stmt, list(rows))}
-
-
-@lru_cache(maxsize=4)
-def _insert_transactions_statement(dialect: str) -> Any:
     table = LedgerTransaction.__table__
-    return (
-        insert_for(dialect, table)  # type: ignore[arg-type]
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(LedgerTransaction.id, LedgerTransaction.idempotency_key)
-    )
+    returning = (LedgerTransaction.id, LedgerTransaction.idempotency_key)
+    found = insert_ignore_all(session, table, rows, ["idempotency_key"], returning)  # type: ignore[arg-type]
+    return {row.idempotency_key: row.id for row in found}
 
 
 def transactions_by_keys(session: Session, keys: Sequence[str]) -> dict[str, LedgerTransaction]:
