@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from trofast.kit.sql import insert_ignore
@@ -43,6 +43,15 @@ def by_ids(session: Session, ids: Sequence[int]) -> list[Coupon]:
     return list(session.scalars(select(Coupon).where(Coupon.id.in_(ids)).order_by(Coupon.id)))
 
 
+# A member's coupons, read on every till lookup: built once.
+_OWNED = (
+    select(Coupon)
+    .where(Coupon.id > bindparam("after_id"), Coupon.owner_customer_id == bindparam("owner"))
+    .order_by(Coupon.id)
+    .limit(bindparam("limit"))
+)
+
+
 def search(
     session: Session,
     *,
@@ -51,6 +60,9 @@ def search(
     after_id: int,
     limit: int,
 ) -> list[Coupon]:
+    if campaign is None and owner_customer_id is not None:
+        params = {"after_id": after_id, "owner": owner_customer_id, "limit": limit}
+        return list(session.scalars(_OWNED, params))
     stmt = select(Coupon).where(Coupon.id > after_id)
     if campaign is not None:
         stmt = stmt.where(Coupon.campaign == campaign)

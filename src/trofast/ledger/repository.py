@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from trofast.kit.sql import insert_ignore_all
@@ -200,16 +200,20 @@ def due_expiring_lots(
     return list(session.execute(stmt.order_by(LedgerLot.customer_id, LedgerLot.id)))
 
 
+# Every balance shown (member page, till lookup, ladder) reads this: built once.
+_SUMS_BY_ACCOUNT_KIND = (
+    select(LedgerAccount.kind, func.coalesce(func.sum(LedgerPosting.amount), 0))
+    .select_from(LedgerTransaction)
+    .join(LedgerPosting, LedgerPosting.transaction_id == LedgerTransaction.id)
+    .join(LedgerAccount, LedgerAccount.id == LedgerPosting.account_id)
+    .where(LedgerTransaction.customer_id == bindparam("customer_id"))
+    .group_by(LedgerAccount.kind)
+)
+
+
 def sums_by_account_kind(session: Session, customer_id: int) -> dict[str, int]:
     """Per account kind, the sum of the postings of this member's transactions."""
-    rows = session.execute(
-        select(LedgerAccount.kind, func.coalesce(func.sum(LedgerPosting.amount), 0))
-        .select_from(LedgerTransaction)
-        .join(LedgerPosting, LedgerPosting.transaction_id == LedgerTransaction.id)
-        .join(LedgerAccount, LedgerAccount.id == LedgerPosting.account_id)
-        .where(LedgerTransaction.customer_id == customer_id)
-        .group_by(LedgerAccount.kind)
-    )
+    rows = session.execute(_SUMS_BY_ACCOUNT_KIND, {"customer_id": customer_id})
     return {kind: int(total) for kind, total in rows}
 
 

@@ -45,17 +45,17 @@ class MemberCaller:
     api_key_id: int | None  # None: a member token
 
 
-def member_access(
+async def member_access(
     request: Request,
     settings: SettingsDep,
     customer_id: Annotated[int, Path(ge=1, le=2**62)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header: Annotated[str | None, Depends(_header)],
 ) -> MemberCaller:
-    return _caller(request, settings, customer_id, bearer, header, (Scope.admin,))
+    return await _caller(request, settings, customer_id, bearer, header, (Scope.admin,))
 
 
-def checkout_member_access(
+async def checkout_member_access(
     request: Request,
     settings: SettingsDep,
     customer_id: Annotated[int, Path(ge=1, le=2**62)],
@@ -64,12 +64,12 @@ def checkout_member_access(
 ) -> MemberCaller:
     """Also the shop's server and the till (storefront, pos keys): they act for the member
     in front of them at checkout, as they do when they redeem a coupon."""
-    return _caller(
+    return await _caller(
         request, settings, customer_id, bearer, header, (Scope.admin, Scope.storefront, Scope.pos)
     )
 
 
-def _caller(
+async def _caller(
     request: Request,
     settings: SettingsDep,
     customer_id: int,
@@ -88,7 +88,7 @@ def _caller(
         if member_id != customer_id:
             raise MemberTokenMismatch("this member token is for another member")
         return MemberCaller(member_id=member_id, api_key_id=None)
-    key = authenticate_apart(request, presented)
+    key = await authenticate_apart(request, presented)
     if not any(allows(key.scopes, scope) for scope in scopes):
         raise InsufficientScope("only an admin key or the member's own token may act for a member")
     request.state.api_key_id = key.id

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
@@ -14,18 +14,22 @@ def customer_exists(session: Session, customer_id: int) -> bool:
     return session.scalar(select(Customer.id).where(Customer.id == customer_id)) is not None
 
 
+# Read on every till lookup: built once (building a statement cost as much as running it).
+_IDENTITY_HOLDER = (
+    select(Customer)
+    .join(CustomerIdentity, CustomerIdentity.customer_id == Customer.id)
+    .where(
+        CustomerIdentity.kind == bindparam("kind"),
+        CustomerIdentity.source == "",
+        CustomerIdentity.value == bindparam("value"),
+    )
+)
+
+
 def identity_holder(session: Session, kind: str, value: str) -> Customer | None:
     """The customer holding a global identity (e-mail, phone, card), with its row: one
     probe of the identities' UNIQUE index joined to the customer's primary key."""
-    return session.scalars(
-        select(Customer)
-        .join(CustomerIdentity, CustomerIdentity.customer_id == Customer.id)
-        .where(
-            CustomerIdentity.kind == kind,
-            CustomerIdentity.source == "",
-            CustomerIdentity.value == value,
-        )
-    ).one_or_none()
+    return session.scalars(_IDENTITY_HOLDER, {"kind": kind, "value": value}).one_or_none()
 
 
 def store_receipts(

@@ -38,13 +38,16 @@ def latest_version(session: Session) -> ProgrammeVersion | None:
     ).first()
 
 
+_LATEST_VERSION_KEY = (
+    select(ProgrammeVersion.version, ProgrammeVersion.sha256)
+    .order_by(ProgrammeVersion.version.desc())
+    .limit(1)
+)
+
+
 def latest_version_key(session: Session) -> Row[int, str] | None:
     """(version, sha256) of the programme in force: one indexed row, read per event."""
-    return session.execute(
-        select(ProgrammeVersion.version, ProgrammeVersion.sha256)
-        .order_by(ProgrammeVersion.version.desc())
-        .limit(1)
-    ).first()
+    return session.execute(_LATEST_VERSION_KEY).first()
 
 
 def version(session: Session, number: int) -> ProgrammeVersion | None:

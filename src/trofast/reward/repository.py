@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.orm import Session
 
 from trofast.kit.sql import insert_ignore
@@ -126,22 +126,24 @@ def give_back(session: Session, reward_id: str, customer_id: int) -> None:
     )
 
 
+# Both read for every list of offers (the till asks on each lookup): built once.
+_STOCK = select(RewardStock.reward_id, RewardStock.taken, RewardStock.redeemed).where(
+    RewardStock.reward_id.in_(bindparam("ids", expanding=True))
+)
+_MEMBER_USES = select(RewardMemberUse.reward_id, RewardMemberUse.uses).where(
+    RewardMemberUse.customer_id == bindparam("customer_id"),
+    RewardMemberUse.reward_id.in_(bindparam("ids", expanding=True)),
+)
+
+
 def stock(session: Session, reward_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
     """(taken, redeemed) per reward id that has a counter."""
-    rows = session.execute(
-        select(RewardStock.reward_id, RewardStock.taken, RewardStock.redeemed).where(
-            RewardStock.reward_id.in_(reward_ids)
-        )
-    )
+    rows = session.execute(_STOCK, {"ids": list(reward_ids)})
     return {row[0]: (int(row[1]), int(row[2])) for row in rows}
 
 
 def member_uses(session: Session, customer_id: int, reward_ids: Sequence[str]) -> dict[str, int]:
-    rows = session.execute(
-        select(RewardMemberUse.reward_id, RewardMemberUse.uses).where(
-            RewardMemberUse.customer_id == customer_id, RewardMemberUse.reward_id.in_(reward_ids)
-        )
-    )
+    rows = session.execute(_MEMBER_USES, {"customer_id": customer_id, "ids": list(reward_ids)})
     return {row[0]: int(row[1]) for row in rows}
 
 
