@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_, union, update
+from sqlalchemy import bindparam, delete, func, select, tuple_, union, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from trofast.kit.sql import insert_ignore
@@ -41,19 +41,21 @@ def identities_for(session: Session, keys: Iterable[IdentityKey]) -> dict[Identi
     wanted = list(keys)
     if not wanted:
         return {}
-    rows = session.execute(
-        select(
-            CustomerIdentity.kind,
-            CustomerIdentity.source,
-            CustomerIdentity.value,
-            CustomerIdentity.customer_id,
-        ).where(
-            tuple_(CustomerIdentity.kind, CustomerIdentity.source, CustomerIdentity.value).in_(
-                wanted
-            )
-        )
-    )
+    rows = session.execute(_IDENTITIES_FOR, {"keys": wanted})
     return {(r.kind, r.source, r.value): r.customer_id for r in rows}
+
+
+# Every event naming a customer resolves it through this: built once, bound per call.
+_IDENTITIES_FOR = select(
+    CustomerIdentity.kind,
+    CustomerIdentity.source,
+    CustomerIdentity.value,
+    CustomerIdentity.customer_id,
+).where(
+    tuple_(CustomerIdentity.kind, CustomerIdentity.source, CustomerIdentity.value).in_(
+        bindparam("keys", expanding=True)
+    )
+)
 
 
 def insert_customer(session: Session, values: dict[str, Any]) -> int:

@@ -35,14 +35,17 @@ def customer_exists(session: Session, customer_id: int) -> bool:
     return session.scalar(select(Customer.id).where(Customer.id == customer_id)) is not None
 
 
+# Statements an order event runs are built once and bound per call (the `_` constants in
+# this module): building one with fresh literals cost about as much as executing it.
+_EXISTING_ACCOUNTS = select(LedgerAccount.name, LedgerAccount.id).where(
+    LedgerAccount.name.in_(bindparam("names", expanding=True))
+)
+
+
 def existing_accounts(session: Session, names: Sequence[str]) -> dict[str, int]:
     """Ids of the accounts among `names` that exist, by name."""
-    return {
-        row.name: row.id
-        for row in session.execute(
-            select(LedgerAccount.name, LedgerAccount.id).where(LedgerAccount.name.in_(names))
-        )
-    }
+    rows = session.execute(_EXISTING_ACCOUNTS, {"names": list(names)})
+    return {row.name: row.id for row in rows}
 
 
 def ensure_accounts(
@@ -86,12 +89,15 @@ def lock_accounts(session: Session, account_ids: Iterable[int]) -> None:
 
     On SQLite FOR UPDATE is dropped, and BEGIN IMMEDIATE has already serialised writers.
     """
-    session.execute(
-        select(LedgerAccount.id)
-        .where(LedgerAccount.id.in_(sorted(set(account_ids))))
-        .order_by(LedgerAccount.id)
-        .with_for_update()
-    ).all()
+    session.execute(_LOCK_ACCOUNTS, {"ids": sorted(set(account_ids))}).all()
+
+
+_LOCK_ACCOUNTS = (
+    select(LedgerAccount.id)
+    .where(LedgerAccount.id.in_(bindparam("ids", expanding=True)))
+    .order_by(LedgerAccount.id)
+    .with_for_update()
+)
 
 
 def insert_transactions(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
@@ -217,13 +223,15 @@ def sums_by_account_kind(session: Session, customer_id: int) -> dict[str, int]:
     return {kind: int(total) for kind, total in rows}
 
 
+_ACCOUNT_SUM = select(func.coalesce(func.sum(LedgerPosting.amount), 0)).where(
+    LedgerPosting.account_id == bindparam("account_id")
+)
+_LOTLESS_SUM = _ACCOUNT_SUM.where(LedgerPosting.lot_id.is_(None))
+
+
 def account_sum(session: Session, account_id: int, *, lotless: bool = False) -> int:
-    stmt = select(func.coalesce(func.sum(LedgerPosting.amount), 0)).where(
-        LedgerPosting.account_id == account_id
-    )
-    if lotless:
-        stmt = stmt.where(LedgerPosting.lot_id.is_(None))
-    return int(session.scalar(stmt) or 0)
+    stmt = _LOTLESS_SUM if lotless else _ACCOUNT_SUM
+    return int(session.scalar(stmt, {"account_id": account_id}) or 0)
 
 
 def reversed_points(session: Session, earning_transaction_id: int, reversed_account: int) -> int:

@@ -4,7 +4,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from trofast.kit.sql import insert_for, insert_ignore
@@ -98,17 +98,17 @@ def store_id(session: Session, code: str, now: datetime) -> int:
     return int(session.scalars(select(Store.id).where(Store.code == code)).one())
 
 
+_PRODUCT_IDS = select(Product.sku, Product.id).where(
+    Product.sku.in_(bindparam("skus", expanding=True))
+)
+
+
 def product_ids(session: Session, products: list[dict[str, Any]]) -> dict[str, int]:
     """Ids by sku, adding unknown products (catalogue data from the first sighting)."""
     skus = sorted({p["sku"] for p in products})
     if not skus:
         return {}
-    found = {
-        sku: pid
-        for sku, pid in session.execute(
-            select(Product.sku, Product.id).where(Product.sku.in_(skus))
-        )
-    }
+    found = {sku: pid for sku, pid in session.execute(_PRODUCT_IDS, {"skus": skus})}
     missing = [p for p in products if p["sku"] not in found]
     if not missing:
         return found

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, extract, func, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, extract, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
@@ -73,28 +74,31 @@ def customer(session: Session, customer_id: int) -> Customer | None:
     return session.get(Customer, customer_id)
 
 
+# Statements every order event runs are built once and bound per call (the `_` constants
+# in this module): building one with fresh literals cost about as much as executing it.
+_ORDER_LINES = (
+    select(
+        OrderLine.id,
+        OrderLine.sku,
+        OrderLine.category,
+        OrderLine.quantity,
+        OrderLine.total_minor,
+        OrderLine.discount_minor,
+        OrderLine.tax_minor,
+        OrderLine.gift_card,
+        Product.category.label("product_category"),
+        Product.brand,
+        Product.sustainable,
+    )
+    .outerjoin(Product, Product.id == OrderLine.product_id)
+    .where(OrderLine.order_id == bindparam("order_id"))
+    .order_by(OrderLine.id)
+)
+
+
 def order_lines(session: Session, order_id: int) -> list[Row[Any]]:
     """Lines with the product facts the rules match on (brand, sustainable)."""
-    return list(
-        session.execute(
-            select(
-                OrderLine.id,
-                OrderLine.sku,
-                OrderLine.category,
-                OrderLine.quantity,
-                OrderLine.total_minor,
-                OrderLine.discount_minor,
-                OrderLine.tax_minor,
-                OrderLine.gift_card,
-                Product.category.label("product_category"),
-                Product.brand,
-                Product.sustainable,
-            )
-            .outerjoin(Product, Product.id == OrderLine.product_id)
-            .where(OrderLine.order_id == order_id)
-            .order_by(OrderLine.id)
-        )
-    )
+    return list(session.execute(_ORDER_LINES, {"order_id": order_id}))
 
 
 def store_code(session: Session, store_id: int | None) -> str | None:
@@ -114,23 +118,25 @@ def has_earlier_paid_order(session: Session, order: Order) -> bool:
     does not earn a second.
     """
     assert order.placed_at is not None
-    earned = select(OrderEarning.order_id).where(OrderEarning.order_id == Order.id).exists()
-    found = session.scalar(
-        select(Order.id)
-        .where(
-            Order.customer_id == order.customer_id,
-            Order.id != order.id,
-            Order.paid_at.is_not(None),
-            Order.cancelled_at.is_(None),
-            or_(
-                Order.placed_at < order.placed_at,
-                and_(Order.placed_at == order.placed_at, Order.id < order.id),
-                earned,
-            ),
-        )
-        .limit(1)
+    params = {"customer_id": order.customer_id, "order_id": order.id, "placed_at": order.placed_at}
+    return session.scalar(_EARLIER_PAID_ORDER, params) is not None
+
+
+_EARLIER_PAID_ORDER = (
+    select(Order.id)
+    .where(
+        Order.customer_id == bindparam("customer_id"),
+        Order.id != bindparam("order_id"),
+        Order.paid_at.is_not(None),
+        Order.cancelled_at.is_(None),
+        or_(
+            Order.placed_at < bindparam("placed_at"),
+            and_(Order.placed_at == bindparam("placed_at"), Order.id < bindparam("order_id")),
+            select(OrderEarning.order_id).where(OrderEarning.order_id == Order.id).exists(),
+        ),
     )
-    return found is not None
+    .limit(1)
+)
 
 
 def claim_order(session: Session, values: dict[str, Any]) -> bool:
@@ -148,13 +154,17 @@ def claim_order(session: Session, values: dict[str, Any]) -> bool:
 
 
 def set_order_points(session: Session, order_id: int, points: int) -> None:
-    session.execute(
-        update(OrderEarning)
-        .where(OrderEarning.order_id == order_id)
-        .values(points=points)
-        # No OrderEarning entity is loaded to bring in line (the claim is a Core INSERT).
-        .execution_options(synchronize_session=False)
-    )
+    session.execute(_SET_ORDER_POINTS, {"earning_order_id": order_id, "new_points": points})
+
+
+_SET_ORDER_POINTS = (
+    update(OrderEarning)
+    # Not named after columns: an UPDATE reserves those names for its SET clause.
+    .where(OrderEarning.order_id == bindparam("earning_order_id"))
+    .values(points=bindparam("new_points"))
+    # No OrderEarning entity is loaded to bring in line (the claim is a Core INSERT).
+    .execution_options(synchronize_session=False)
+)
 
 
 def add_earning_lines(session: Session, awards: Sequence[tuple[int, dict[int, int]]]) -> None:
@@ -293,9 +303,11 @@ def birthday_members(session: Session, month: int, days: Sequence[int]) -> list[
     )
 
 
+_HAS_REFUNDS = select(Refund.id).where(Refund.order_id == bindparam("order_id")).limit(1)
+
+
 def has_refunds(session: Session, order_id: int) -> bool:
-    found = session.scalar(select(Refund.id).where(Refund.order_id == order_id).limit(1))
-    return found is not None
+    return session.scalar(_HAS_REFUNDS, {"order_id": order_id}) is not None
 
 
 def refunded_quantities(session: Session, order_id: int) -> dict[int, int]:
@@ -325,21 +337,28 @@ def qualification_points(
     session: Session, customer_id: int, start: datetime | None, end: datetime | None
 ) -> int:
     """Points earned minus points reversed, by transactions effective in [start, end)."""
+    query = _qualification_points(start is not None, end is not None)
+    params = {"customer_id": customer_id, "start": start, "end": end}
+    # Issued postings are negative and reversal postings positive: minus their sum is the net.
+    return -int(session.scalar(query, params) or 0)
+
+
+@lru_cache(maxsize=4)
+def _qualification_points(since: bool, until: bool) -> Select[int]:
     query = (
         select(func.coalesce(func.sum(LedgerPosting.amount), 0))
         .join(LedgerTransaction, LedgerTransaction.id == LedgerPosting.transaction_id)
         .join(LedgerAccount, LedgerAccount.id == LedgerPosting.account_id)
         .where(
-            LedgerTransaction.customer_id == customer_id,
+            LedgerTransaction.customer_id == bindparam("customer_id"),
             LedgerAccount.kind.in_(("issued", "reversed")),
         )
     )
-    if start is not None:
-        query = query.where(LedgerTransaction.effective_at >= start)
-    if end is not None:
-        query = query.where(LedgerTransaction.effective_at < end)
-    # Issued postings are negative and reversal postings positive: minus their sum is the net.
-    return -int(session.scalar(query) or 0)
+    if since:
+        query = query.where(LedgerTransaction.effective_at >= bindparam("start"))
+    if until:
+        query = query.where(LedgerTransaction.effective_at < bindparam("end"))
+    return query
 
 
 def qualification_spend(
