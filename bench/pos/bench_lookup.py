@@ -254,7 +254,8 @@ def main() -> None:
     print(f"load average before the runs: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"database: {url}")
     if took:
-        print(f"generated {args.members:,} members, {3 * args.members:,} identities in {took:.1f} s")
+        made = f"{args.members:,} members, {3 * args.members:,} identities"
+        print(f"generated {made} in {took:.1f} s")
     print(f"{len(plans)} statements per lookup, their plans:")
     for plan in plans:
         print(plan, end="\n\n")
