@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from tests.ingest.factories import order_body
 from tests.reward.conftest import (
+    T0,
     apply_catalogue,
     available,
     count,
@@ -20,9 +21,13 @@ from tests.reward.conftest import (
     redeem,
     set_level,
 )
+from trofast.coupon import service as coupons
+from trofast.coupon.discounts import Cart, CartLine
+from trofast.coupon.errors import UnknownOrInvalidCoupon
 from trofast.kit.time import utc_now
 from trofast.ledger.verify import verify
-from trofast.models import Coupon, LedgerLot, LedgerTransaction, RewardStock
+from trofast.models import Coupon, CouponRedemption, LedgerLot, LedgerTransaction, RewardStock
+from trofast.reward import service as rewards
 
 Headers = dict[str, str]
 
@@ -143,6 +148,35 @@ def test_a_used_coupon_cannot_be_cancelled(
     assert coupon is not None
     db_session.refresh(coupon)
     assert coupon.disabled_at is None
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_cancelled_rewards_code_is_unknown_past_its_validity_in_the_same_unit_of_work(
+    db_session: Session, kari: int
+) -> None:
+    # Found by the programme state machine: the session still held the coupon loaded when
+    # the reward was redeemed, cancelling disabled it behind the ORM's back, and the checkout
+    # at the end of the 30 days judged the stale copy: `expired`, not `unknown_or_invalid`.
+    give(db_session, kari, 1000, "seed")
+    done = rewards.redeem(db_session, kari, "voucher-100", "k1", now=T0)
+    coupon = done.coupon
+    assert coupon is not None
+    assert coupon.valid_until == T0 + timedelta(days=30)
+    rewards.cancel(db_session, kari, done.redemption.id, now=T0 + timedelta(days=1))
+    cart = Cart("NOK", "web", [CartLine("X", "other", 1, 50000)], 0)
+    at = T0 + timedelta(days=30)
+
+    checked = coupons.check(db_session, coupon.code, cart, kari, at)
+    with pytest.raises(UnknownOrInvalidCoupon):
+        coupons.redeem(
+            db_session, coupon.code, cart, customer_id=kari, order_source="web",
+            order_ref="o1", at=at,
+        )  # fmt: skip
+
+    assert checked.outcome == "unknown_or_invalid"
+    assert (coupon.uses, coupon.disabled_at is not None) == (0, True)
+    assert count(db_session, CouponRedemption) == 0
+    assert available(db_session, kari) == 1000
 
 
 @pytest.mark.usefixtures("catalogue")

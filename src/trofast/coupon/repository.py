@@ -36,7 +36,14 @@ def get(session: Session, coupon_id: int) -> Coupon | None:
 
 
 def by_code(session: Session, code: str) -> Coupon | None:
-    return session.scalars(select(Coupon).where(Coupon.code == code)).one_or_none()
+    # Re-read over the identity map: the UPDATEs in this module bypass it, so a copy loaded
+    # earlier in the unit of work can be stale, and a checkout is judged on the row. A reward
+    # cancelled after its coupon was loaded (disabled by `disable_unused`) answered `expired`
+    # instead of `unknown_or_invalid` once past its validity. Nothing writes a coupon through
+    # the ORM, so no pending change can be overwritten.
+    return session.scalars(
+        select(Coupon).where(Coupon.code == code).execution_options(populate_existing=True)
+    ).one_or_none()
 
 
 def by_ids(session: Session, ids: Sequence[int]) -> list[Coupon]:
