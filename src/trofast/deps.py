@@ -29,9 +29,13 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     try:
         yield session
     except BaseException:
-        await to_thread.run_sync(_close, session, False, limiter=CapacityLimiter(1))
+        await _finish(session, commit=False)
         raise
-    await to_thread.run_sync(_close, session, True, limiter=CapacityLimiter(1))
+    await _finish(session, commit=True)
+
+
+async def _finish(session: Session, *, commit: bool) -> None:
+    await to_thread.run_sync(_close, session, commit, limiter=CapacityLimiter(1))
 
 
 def _close(session: Session, commit: bool) -> None:

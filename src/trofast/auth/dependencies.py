@@ -30,7 +30,7 @@ async def authenticate_apart(request: Request, presented: str) -> ApiKey:
     """Check a key in a short transaction of its own, committed before the endpoint runs.
     A key checked recently comes from the cache without leaving the event loop.
 
-    A dependency and its endpoint run in two hops on the worker-thread pool. Had the check
+    The check and the endpoint run in two hops on the worker-thread pool. Had the check
     opened the request's transaction, that transaction would hold SQLite's write lock
     (BEGIN IMMEDIATE), or on PostgreSQL the key row's lock after `touch`, while it waited
     for a thread to run the endpoint; with every thread taken by requests waiting for that

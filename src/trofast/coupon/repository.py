@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from trofast.kit.sql import insert_ignore
@@ -50,15 +51,6 @@ def by_ids(session: Session, ids: Sequence[int]) -> list[Coupon]:
     return list(session.scalars(select(Coupon).where(Coupon.id.in_(ids)).order_by(Coupon.id)))
 
 
-# A member's coupons, read on every till lookup: built once.
-_OWNED = (
-    select(Coupon)
-    .where(Coupon.id > bindparam("after_id"), Coupon.owner_customer_id == bindparam("owner"))
-    .order_by(Coupon.id)
-    .limit(bindparam("limit"))
-)
-
-
 def search(
     session: Session,
     *,
@@ -67,15 +59,20 @@ def search(
     after_id: int,
     limit: int,
 ) -> list[Coupon]:
-    if campaign is None and owner_customer_id is not None:
-        params = {"after_id": after_id, "owner": owner_customer_id, "limit": limit}
-        return list(session.scalars(_OWNED, params))
-    stmt = select(Coupon).where(Coupon.id > after_id)
-    if campaign is not None:
-        stmt = stmt.where(Coupon.campaign == campaign)
-    if owner_customer_id is not None:
-        stmt = stmt.where(Coupon.owner_customer_id == owner_customer_id)
-    return list(session.scalars(stmt.order_by(Coupon.id).limit(limit)))
+    stmt = _search(campaign is not None, owner_customer_id is not None)
+    params = {"after_id": after_id, "campaign": campaign, "owner": owner_customer_id}
+    return list(session.scalars(stmt, {**params, "limit": limit}))
+
+
+@lru_cache(maxsize=4)
+def _search(by_campaign: bool, by_owner: bool) -> Select[Coupon]:
+    # Built once per shape: a member's coupons are read on every till lookup.
+    stmt = select(Coupon).where(Coupon.id > bindparam("after_id"))
+    if by_campaign:
+        stmt = stmt.where(Coupon.campaign == bindparam("campaign"))
+    if by_owner:
+        stmt = stmt.where(Coupon.owner_customer_id == bindparam("owner"))
+    return stmt.order_by(Coupon.id).limit(bindparam("limit"))
 
 
 def disable(session: Session, coupon_id: int, now: datetime) -> None:

@@ -84,20 +84,20 @@ def _insert_accounts(session: Session, rows: Sequence[dict[str, Any]]) -> dict[s
     return {row.name: row.id for row in found}
 
 
-def lock_accounts(session: Session, account_ids: Iterable[int]) -> None:
-    """Row locks in primary-key order, so two writers of the same accounts never deadlock.
-
-    On SQLite FOR UPDATE is dropped, and BEGIN IMMEDIATE has already serialised writers.
-    """
-    session.execute(_LOCK_ACCOUNTS, {"ids": sorted(set(account_ids))}).all()
-
-
 _LOCK_ACCOUNTS = (
     select(LedgerAccount.id)
     .where(LedgerAccount.id.in_(bindparam("ids", expanding=True)))
     .order_by(LedgerAccount.id)
     .with_for_update()
 )
+
+
+def lock_accounts(session: Session, account_ids: Iterable[int]) -> None:
+    """Row locks in primary-key order, so two writers of the same accounts never deadlock.
+
+    On SQLite FOR UPDATE is dropped, and BEGIN IMMEDIATE has already serialised writers.
+    """
+    session.execute(_LOCK_ACCOUNTS, {"ids": sorted(set(account_ids))}).all()
 
 
 def insert_transactions(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
