@@ -93,6 +93,46 @@ def test_batch_applies_all_events_in_order(
     assert count(db_session, Customer) == 3
 
 
+def test_a_key_repeated_within_one_batch_is_applied_once(
+    app_client: TestClient, ingest_headers: dict[str, str], db_session: Session
+) -> None:
+    app_client.post("/v1/events", json=order_body("1", key="k-old"), headers=ingest_headers)
+    events = [
+        order_body("2", key="k2"),
+        order_body("1", key="k-old"),
+        order_body("3", key="k3"),
+        order_body("2", key="k2"),
+    ]
+
+    response = app_client.post("/v1/events", json={"events": events}, headers=ingest_headers)
+
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [(r["idempotency_key"], r["status"]) for r in results] == [
+        ("k2", "applied"),
+        ("k-old", "duplicate"),
+        ("k3", "applied"),
+        ("k2", "duplicate"),
+    ]
+    assert results[3]["order_id"] == results[0]["order_id"]
+    assert results[3]["customer_id"] == results[0]["customer_id"]
+    assert count(db_session, Order) == 3
+    assert count(db_session, Event) == 3
+
+
+def test_a_key_repeated_within_one_batch_with_another_body_is_409_and_writes_nothing(
+    app_client: TestClient, ingest_headers: dict[str, str], db_session: Session
+) -> None:
+    events = [order_body("1", key="k1"), order_body("1", key="k1", shipping="0")]
+
+    response = app_client.post("/v1/events", json={"events": events}, headers=ingest_headers)
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "idempotency_conflict"
+    assert count(db_session, Order) == 0
+    assert count(db_session, Event) == 0
+
+
 def test_refund_before_order_is_parked_then_applied(
     app_client: TestClient, ingest_headers: dict[str, str], admin_headers: dict[str, str]
 ) -> None:

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from trofast.kit.sql import insert_ignore
+from trofast.kit.sql import insert_ignore_all
 from trofast.models import Delivery, Event, Order, Source
 
 
@@ -28,20 +29,17 @@ def deliveries(
     return list(session.scalars(query))
 
 
-def claim_event(session: Session, values: dict[str, Any]) -> int | None:
-    """Insert the event row unless its key exists; the new id, or None for a repeat.
+def claim_events(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Insert the event rows whose key is not taken, in one statement; the new ids by key
+    (a key taken before is absent). The keys must differ.
 
     On PostgreSQL a concurrent insert of the same key waits here for the first one to
     commit, so exactly one transaction applies the event.
     """
-    result: int | None = insert_ignore(
-        session,
-        Event.__table__,  # type: ignore[arg-type]
-        values,
-        conflict=["idempotency_key"],
-        returning=Event.id,
-    )
-    return result
+    table = Event.__table__
+    returning = (Event.id, Event.idempotency_key)
+    found = insert_ignore_all(session, table, rows, ["idempotency_key"], returning)  # type: ignore[arg-type]
+    return {row.idempotency_key: row.id for row in found}
 
 
 def event_by_key(session: Session, key: str) -> Event:

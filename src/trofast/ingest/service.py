@@ -180,30 +180,20 @@ def apply_events(
     where it is answered as a duplicate and logged.
     """
     now = utc_now()
+    claims = [_claim_row(event, delivery_id, now) for event in events]
+    # One INSERT claims the delivery's keys (its first use of each, in delivery order);
+    # a key taken before, or repeated later in this delivery, is answered as a repeat.
+    firsts = list({str(row["idempotency_key"]): row for row in claims}.values())
+    ids = repository.claim_events(session, firsts) if firsts else {}
+    answered: dict[str, tuple[str, dict[str, Any]]] = {}  # key: (digest, result) applied here
     results = []
-    for event in events:
-        payload = event.model_dump(mode="json")
-        key: str = payload["idempotency_key"]
-        # Hashed without defaulted fields: the same event sent again after an upgrade that
-        # added an optional field (or with a default spelled out) is the same request.
-        digest = event_hash(event.model_dump(mode="json", exclude_defaults=True))
-        event_id = repository.claim_event(
-            session,
-            {
-                "idempotency_key": key,
-                "type": payload["type"],
-                "request_hash": digest,
-                "payload": payload,
-                "occurred_at": event.occurred_at,
-                "delivery_id": delivery_id,
-                "status": "received",
-                "created_at": now,
-            },
-        )
+    for event, row in zip(events, claims, strict=True):
+        key, digest = str(row["idempotency_key"]), str(row["request_hash"])
+        event_id = ids.pop(key, None)
         if event_id is None:
-            results.append(_repeat(session, key, digest, keep_first=keep_first))
+            results.append(_repeat(session, key, digest, answered, keep_first=keep_first))
             continue
-        result = APPLIERS[payload["type"]](ApplyContext(session, currency, event_id, now), event)
+        result = APPLIERS[row["type"]](ApplyContext(session, currency, event_id, now), event)
         shown = {k: v for k, v in result.items() if k != "parked_order_id"}
         repository.finish_event(
             session,
@@ -215,22 +205,49 @@ def apply_events(
                 "applied_at": now if result["status"] == "applied" else None,
             },
         )
-        results.append({"idempotency_key": key, "type": payload["type"], **shown})
+        answered[key] = (digest, {"type": row["type"], **shown})
+        results.append({"idempotency_key": key, "type": row["type"], **shown})
     return results
 
 
-def _repeat(session: Session, key: str, digest: str, *, keep_first: bool) -> dict[str, Any]:
-    first = repository.event_by_key(session, key)
-    if first.request_hash != digest and keep_first:
+def _claim_row(event: Envelope, delivery_id: int | None, now: datetime) -> dict[str, Any]:
+    payload = event.model_dump(mode="json")
+    return {
+        "idempotency_key": payload["idempotency_key"],
+        "type": payload["type"],
+        # Hashed without defaulted fields: the same event sent again after an upgrade that
+        # added an optional field (or with a default spelled out) is the same request.
+        "request_hash": event_hash(event.model_dump(mode="json", exclude_defaults=True)),
+        "payload": payload,
+        "occurred_at": event.occurred_at,
+        "delivery_id": delivery_id,
+        "status": "received",
+        "created_at": now,
+    }
+
+
+def _repeat(
+    session: Session,
+    key: str,
+    digest: str,
+    answered: dict[str, tuple[str, dict[str, Any]]],
+    *,
+    keep_first: bool,
+) -> dict[str, Any]:
+    """The first result of a key: applied earlier in this delivery (`answered`) or before."""
+    if key in answered:
+        first_digest, first_result = answered[key]
+    else:
+        first = repository.event_by_key(session, key)
+        first_digest, first_result = (
+            first.request_hash,
+            {"type": first.type, **(first.result or {})},
+        )
+    if first_digest != digest and keep_first:
         log.warning("event %s repeated with another body; the first one stands", key)
-    elif first.request_hash != digest:
+    elif first_digest != digest:
         raise IdempotencyConflict(
             f"idempotency key {key!r} was already used for a different event",
             detail={"idempotency_key": key},
         )
-    return {
-        "idempotency_key": key,
-        "type": first.type,
-        **(first.result or {}),
-        "status": "duplicate",
-    }
+    return {"idempotency_key": key, **first_result, "status": "duplicate"}

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from trofast.kit.txcache import transaction_cache
 from trofast.ledger import repository
 from trofast.ledger.errors import IdempotencyConflict, MemberNotFound
 from trofast.models import LedgerTransaction
@@ -110,24 +111,38 @@ def member_accounts(
 ) -> Accounts:
     """The member's and the system accounts, the member's locked for this transaction.
     `known`: the caller has read the customer's row in this transaction, no probe needed."""
+    names = [f"member:{customer_id}:{kind}" for kind in MEMBER_KINDS]
+    cache = transaction_cache(session)
+    system: dict[str, int] | None = cache.get(_SYSTEM)
+    if system is not None:
+        # The common case inside a delivery: the member's two rows found and locked by name
+        # in one statement.
+        locked = repository.lock_accounts_named(session, names)
+        if len(locked) == len(names):
+            return Accounts(locked[names[0]], locked[names[1]], system, False)
     wanted: list[tuple[str, str, int | None]] = [
-        (f"member:{customer_id}:{kind}", kind, customer_id) for kind in MEMBER_KINDS
+        (name, kind, customer_id) for name, kind in zip(names, MEMBER_KINDS, strict=True)
     ]
     wanted += [(f"system:{kind}", kind, None) for kind in SYSTEM_KINDS]
     ids = repository.existing_accounts(session, [name for name, _, _ in wanted])
-    opened = wanted[1][0] not in ids
-    if opened or wanted[0][0] not in ids:
+    opened = names[1] not in ids
+    if opened or names[0] not in ids:
         # A member's accounts reference its customer row, so only a member without
         # accounts yet needs the existence check (one statement saved on every write).
         if not known and not repository.customer_exists(session, customer_id):
             raise MemberNotFound(f"no customer {customer_id}", detail={"customer_id": customer_id})
         ids = repository.ensure_accounts(session, wanted, now, found=ids)
-    pending, available = ids[wanted[0][0]], ids[wanted[1][0]]
+    pending, available = ids[names[0]], ids[names[1]]
     # Only the member's rows are locked: system accounts are shared by every member and
     # locking them would serialise the whole ledger.
     repository.lock_accounts(session, [pending, available])
-    system = {kind: ids[f"system:{kind}"] for kind in SYSTEM_KINDS}
+    system = cache[_SYSTEM] = {kind: ids[f"system:{kind}"] for kind in SYSTEM_KINDS}
     return Accounts(pending, available, system, opened)
+
+
+# The system accounts' ids, once read in a transaction (kit/txcache.py): they never change
+# once created, and a savepoint that created them drops the cache when it ends.
+_SYSTEM = "ledger.system_accounts"
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,6 +100,19 @@ def lock_accounts(session: Session, account_ids: Iterable[int]) -> None:
     session.execute(_LOCK_ACCOUNTS, {"ids": sorted(set(account_ids))}).all()
 
 
+_LOCK_ACCOUNTS_NAMED = (
+    select(LedgerAccount.name, LedgerAccount.id)
+    .where(LedgerAccount.name.in_(bindparam("names", expanding=True)))
+    .order_by(LedgerAccount.id)
+    .with_for_update()
+)
+
+
+def lock_accounts_named(session: Session, names: Sequence[str]) -> dict[str, int]:
+    """`lock_accounts` by name for accounts that may not exist yet: ids of those that do."""
+    return {row.name: row.id for row in session.execute(_LOCK_ACCOUNTS_NAMED, {"names": names})}
+
+
 def insert_transactions(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
     """Insert transactions in one statement; the new ones' ids by idempotency key (a key
     already taken is skipped and absent from the result)."""

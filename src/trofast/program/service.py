@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from trofast.errors import Conflict
 from trofast.kit.time import utc_now
+from trofast.kit.txcache import transaction_cache
 from trofast.models import Customer, ProgrammeVersion
 from trofast.program import document, repository
 from trofast.program.document import Programme
@@ -107,15 +108,25 @@ def apply_programme(
     return Applied(row, True)
 
 
+# Read once per transaction (see kit/txcache.py): a delivery of 100 order events asks 100
+# times. A version applied meanwhile by another transaction is seen by the next one.
+_ACTIVE = "program.active"
+
+
 def active(session: Session) -> Active | None:
     """The programme in force, or None before the first apply."""
+    cache = transaction_cache(session)
+    found: Active | None = cache.get(_ACTIVE)
+    if found is not None:
+        return found
     key = repository.latest_version_key(session)
     if key is None:
         return None
     parsed = _PARSED.get(key.sha256)
     if parsed is None:
         parsed = programme_of(session, key.version)
-    return Active(key.version, parsed)
+    found = cache[_ACTIVE] = Active(key.version, parsed)
+    return found
 
 
 def require_active(session: Session) -> Active:

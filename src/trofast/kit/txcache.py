@@ -1,0 +1,29 @@
+"""Values a session keeps for the rest of its current database transaction.
+
+For facts that cannot change under the transaction unless it changes them itself (the
+programme in force, the system accounts' ids), read once instead of once per event of a
+delivery. The cache is dropped when any transaction or savepoint of the session ends: a
+rolled-back savepoint cannot leave a value behind, and a long-lived session reads afresh in
+its next transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
+
+_KEY = "trofast.transaction_cache"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction: SessionTransaction) -> None:
+    # Not for the subtransaction each flush opens inside the real one.
+    if transaction.nested or transaction.parent is None:
+        session.info.pop(_KEY, None)
+
+
+def transaction_cache(session: Session) -> dict[str, Any]:
+    cache: dict[str, Any] = session.info.setdefault(_KEY, {})
+    return cache

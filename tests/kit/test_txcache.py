@@ -1,0 +1,131 @@
+"""Facts read once per transaction (kit/txcache.py): the programme in force and the
+system accounts, asked for by every order event of a delivery."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session
+
+from tests.ledger.conftest import new_member
+from tests.program.conftest import BASIC
+from trofast.db import build_sessionmaker, unit_of_work
+from trofast.kit.time import utc_now
+from trofast.ledger import queries
+from trofast.ledger import service as ledger
+from trofast.ledger.core import member_accounts
+from trofast.program import service as programmes
+
+OTHER = BASIC.replace("Test club", "Other club")
+
+
+@contextmanager
+def statements(session: Session) -> Iterator[list[str]]:
+    seen: list[str] = []
+    engine = session.get_bind()
+
+    def record(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_the_programme_in_force_is_read_once_per_transaction(db_session: Session) -> None:
+    programmes.apply(db_session, BASIC)
+    db_session.commit()
+
+    with statements(db_session) as seen:
+        first = programmes.active(db_session)
+        again = programmes.active(db_session)
+
+    assert first is not None
+    assert again == first
+    assert sum("programme_versions" in s for s in seen) == 1
+
+
+def test_a_programme_applied_in_the_transaction_is_in_force_at_once(db_session: Session) -> None:
+    programmes.apply(db_session, BASIC)
+    assert programmes.require_active(db_session).programme.name == "Test club"
+
+    programmes.apply(db_session, OTHER)
+
+    assert programmes.require_active(db_session).programme.name == "Other club"
+
+
+def test_a_rolled_back_savepoint_leaves_no_programme_behind(db_session: Session) -> None:
+    programmes.apply(db_session, BASIC)
+    savepoint = db_session.begin_nested()
+    programmes.apply(db_session, OTHER)
+    assert programmes.require_active(db_session).programme.name == "Other club"
+
+    savepoint.rollback()
+
+    assert programmes.require_active(db_session).programme.name == "Test club"
+
+
+def test_a_version_applied_elsewhere_is_seen_from_the_next_transaction(
+    committed_engine: Engine, is_postgres: bool
+) -> None:
+    factory = build_sessionmaker(committed_engine)
+    with unit_of_work(factory) as session:
+        programmes.apply(session, BASIC)
+    reader = factory()
+    try:
+        assert programmes.require_active(reader).programme.name == "Test club"
+        if not is_postgres:
+            reader.commit()  # SQLite: the reader's transaction holds the write lock
+        with unit_of_work(factory) as session:
+            programmes.apply(session, OTHER)
+
+        if is_postgres:
+            # The reader's transaction keeps the programme it started with...
+            assert programmes.require_active(reader).programme.name == "Test club"
+            reader.commit()
+        # ...and its next transaction reads the new one.
+        assert programmes.require_active(reader).programme.name == "Other club"
+    finally:
+        reader.close()
+
+
+def test_a_second_member_in_a_transaction_is_found_and_locked_in_one_statement(
+    db_session: Session,
+) -> None:
+    now = utc_now()
+    first, second = new_member(db_session, "a@example.no"), new_member(db_session, "b@example.no")
+    for customer_id in (first, second):
+        ledger.earn(db_session, customer_id, f"k{customer_id}", 10, now=now)
+    db_session.commit()
+    member_accounts(db_session, first, now)
+
+    with statements(db_session) as seen:
+        accounts = member_accounts(db_session, second, now)
+
+    assert len(seen) == 1
+    assert "FOR UPDATE" in seen[0] or db_session.get_bind().dialect.name == "sqlite"
+    assert (accounts.pending, accounts.available) != (0, 0)
+    assert ledger.earn(db_session, second, "again", 5, now=now, accounts=accounts)
+    assert ledger_balance(db_session, second) == 15
+
+
+def test_a_member_without_accounts_after_the_cache_is_filled_gets_them(
+    db_session: Session,
+) -> None:
+    now = utc_now()
+    first, newcomer = new_member(db_session, "a@example.no"), new_member(db_session, "n@example.no")
+    ledger.earn(db_session, first, "k1", 10, now=now)
+
+    ledger.earn(db_session, newcomer, "k2", 7, now=now)
+
+    assert member_accounts(db_session, newcomer, now).opened is False
+    assert ledger_balance(db_session, newcomer) == 7
+    assert ledger_balance(db_session, first) == 10
+
+
+def ledger_balance(session: Session, customer_id: int) -> int:
+    return sum(queries.pending_and_available(session, customer_id))
