@@ -180,6 +180,24 @@ def test_a_cancelled_rewards_code_is_unknown_past_its_validity_in_the_same_unit_
 
 
 @pytest.mark.usefixtures("catalogue")
+def test_every_read_of_a_cancelled_rewards_coupon_in_the_same_unit_of_work_shows_it_disabled(
+    db_session: Session, kari: int
+) -> None:
+    give(db_session, kari, 1000, "seed")
+    done = rewards.redeem(db_session, kari, "voucher-100", "k1", now=T0)
+    coupon = done.coupon
+    assert coupon is not None
+    assert coupon.disabled_at is None
+
+    rewards.cancel(db_session, kari, done.redemption.id, now=T0 + timedelta(days=1))
+
+    # The session still holds `coupon`: each read must show the row, not that copy.
+    assert coupons.get(db_session, coupon.id).disabled_at is not None
+    (owned,) = coupons.search(db_session, owner_customer_id=kari)
+    assert owned.disabled_at is not None
+
+
+@pytest.mark.usefixtures("catalogue")
 def test_a_member_cancels_with_their_token_but_not_anothers_redemption(
     app_client: TestClient, storefront_headers: Headers, db_session: Session, kari: int
 ) -> None:

@@ -32,23 +32,27 @@ def insert_coupon(session: Session, values: dict[str, Any]) -> int | None:
     return new_id
 
 
+# Every read of a coupon re-reads over the identity map (`populate_existing`): the UPDATEs
+# in this module bypass it, so a copy loaded earlier in the unit of work can be stale. A
+# reward cancelled after its coupon was loaded (disabled by `disable_unused`) answered
+# `expired` instead of `unknown_or_invalid` at checkout once past its validity, and a
+# response could show the coupon still enabled. Nothing writes a coupon through the ORM, so
+# no pending change can be overwritten.
+_FRESH = {"populate_existing": True}
+
+
 def get(session: Session, coupon_id: int) -> Coupon | None:
-    return session.get(Coupon, coupon_id)
+    return session.get(Coupon, coupon_id, populate_existing=True)
 
 
 def by_code(session: Session, code: str) -> Coupon | None:
-    # Re-read over the identity map: the UPDATEs in this module bypass it, so a copy loaded
-    # earlier in the unit of work can be stale, and a checkout is judged on the row. A reward
-    # cancelled after its coupon was loaded (disabled by `disable_unused`) answered `expired`
-    # instead of `unknown_or_invalid` once past its validity. Nothing writes a coupon through
-    # the ORM, so no pending change can be overwritten.
-    return session.scalars(
-        select(Coupon).where(Coupon.code == code).execution_options(populate_existing=True)
-    ).one_or_none()
+    stmt = select(Coupon).where(Coupon.code == code).execution_options(**_FRESH)
+    return session.scalars(stmt).one_or_none()
 
 
 def by_ids(session: Session, ids: Sequence[int]) -> list[Coupon]:
-    return list(session.scalars(select(Coupon).where(Coupon.id.in_(ids)).order_by(Coupon.id)))
+    stmt = select(Coupon).where(Coupon.id.in_(ids)).order_by(Coupon.id)
+    return list(session.scalars(stmt.execution_options(**_FRESH)))
 
 
 def search(
@@ -72,7 +76,7 @@ def _search(by_campaign: bool, by_owner: bool) -> Select[Coupon]:
         stmt = stmt.where(Coupon.campaign == bindparam("campaign"))
     if by_owner:
         stmt = stmt.where(Coupon.owner_customer_id == bindparam("owner"))
-    return stmt.order_by(Coupon.id).limit(bindparam("limit"))
+    return stmt.order_by(Coupon.id).limit(bindparam("limit")).execution_options(**_FRESH)
 
 
 def disable(session: Session, coupon_id: int, now: datetime) -> None:
