@@ -100,14 +100,18 @@ def test_connections_are_spread_over_the_workers(
     served: tuple[subprocess.Popen[bytes], int],
 ) -> None:
     server, port = served
+    workers = _children(server.pid)
     clients = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(32)]
     try:
         for client in clients:  # opened together, as a pool of keep-alive connections is
             client.connect()
+        # Counted once every connection is accepted and before any is used: a connection
+        # idle past the server's keep-alive timeout (a slow, loaded machine) is closed.
+        _wait(lambda: sum(_connection_owners(port, workers).values()) == 32)
+        owners = _connection_owners(port, workers)
         for client in clients:
             client.request("GET", "/openapi.json")
             assert client.getresponse().read()
-        owners = _connection_owners(port, _children(server.pid))
     finally:
         for client in clients:
             client.close()
