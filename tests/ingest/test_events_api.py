@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
+from pydantic import TypeAdapter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.ingest.factories import order_body, refund_body, shipment_body
+from trofast.ingest.schemas import CanonicalEvent
+from trofast.ingest.service import apply_events
 from trofast.models import Customer, Delivery, Event, Order, OrderLine, Refund
 
 
@@ -131,6 +134,22 @@ def test_a_key_repeated_within_one_batch_with_another_body_is_409_and_writes_not
     assert response.json()["code"] == "idempotency_conflict"
     assert count(db_session, Order) == 0
     assert count(db_session, Event) == 0
+
+
+def test_a_shop_channel_key_repeated_within_one_batch_keeps_the_first_body(
+    db_session: Session,
+) -> None:
+    # Shop channels answer a changed repeat as a duplicate (`keep_first`); the stored event,
+    # which a parked release or a replay applies again, must be the one that was applied.
+    bodies = [order_body("1", key="k1"), order_body("1", key="k1", shipping="0")]
+    events = [TypeAdapter(CanonicalEvent).validate_python(body) for body in bodies]
+
+    results = apply_events(db_session, events, None, currency="NOK", keep_first=True)
+
+    assert [r["status"] for r in results] == ["applied", "duplicate"]
+    stored = db_session.scalars(select(Event)).one()
+    assert stored.payload == events[0].model_dump(mode="json")
+    assert db_session.scalar(select(Order.shipping_minor)) == 4900
 
 
 def test_refund_before_order_is_parked_then_applied(

@@ -183,8 +183,10 @@ def apply_events(
     claims = [_claim_row(event, delivery_id, now) for event in events]
     # One INSERT claims the delivery's keys (its first use of each, in delivery order);
     # a key taken before, or repeated later in this delivery, is answered as a repeat.
-    firsts = list({str(row["idempotency_key"]): row for row in claims}.values())
-    ids = repository.claim_events(session, firsts) if firsts else {}
+    firsts: dict[str, dict[str, Any]] = {}
+    for row in claims:
+        firsts.setdefault(str(row["idempotency_key"]), row)
+    ids = repository.claim_events(session, list(firsts.values())) if firsts else {}
     answered: dict[str, tuple[str, dict[str, Any]]] = {}  # key: (digest, result) applied here
     results = []
     for event, row in zip(events, claims, strict=True):
