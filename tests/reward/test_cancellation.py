@@ -150,6 +150,17 @@ def test_a_used_coupon_cannot_be_cancelled(
     assert coupon.disabled_at is None
 
 
+def cancelled_in_this_unit_of_work(session: Session, member: int) -> Coupon:
+    """A voucher redeemed at T0 and cancelled a day later; the session keeps the coupon it
+    loaded (enabled) at the redemption, and the cancel disables it behind the ORM's back."""
+    give(session, member, 1000, "seed")
+    done = rewards.redeem(session, member, "voucher-100", "k1", now=T0)
+    assert done.coupon is not None
+    assert done.coupon.disabled_at is None
+    rewards.cancel(session, member, done.redemption.id, now=T0 + timedelta(days=1))
+    return done.coupon
+
+
 @pytest.mark.usefixtures("catalogue")
 def test_a_cancelled_rewards_code_is_unknown_past_its_validity_in_the_same_unit_of_work(
     db_session: Session, kari: int
@@ -157,12 +168,8 @@ def test_a_cancelled_rewards_code_is_unknown_past_its_validity_in_the_same_unit_
     # Found by the programme state machine: the session still held the coupon loaded when
     # the reward was redeemed, cancelling disabled it behind the ORM's back, and the checkout
     # at the end of the 30 days judged the stale copy: `expired`, not `unknown_or_invalid`.
-    give(db_session, kari, 1000, "seed")
-    done = rewards.redeem(db_session, kari, "voucher-100", "k1", now=T0)
-    coupon = done.coupon
-    assert coupon is not None
+    coupon = cancelled_in_this_unit_of_work(db_session, kari)
     assert coupon.valid_until == T0 + timedelta(days=30)
-    rewards.cancel(db_session, kari, done.redemption.id, now=T0 + timedelta(days=1))
     cart = Cart("NOK", "web", [CartLine("X", "other", 1, 50000)], 0)
     at = T0 + timedelta(days=30)
 
@@ -183,15 +190,9 @@ def test_a_cancelled_rewards_code_is_unknown_past_its_validity_in_the_same_unit_
 def test_every_read_of_a_cancelled_rewards_coupon_in_the_same_unit_of_work_shows_it_disabled(
     db_session: Session, kari: int
 ) -> None:
-    give(db_session, kari, 1000, "seed")
-    done = rewards.redeem(db_session, kari, "voucher-100", "k1", now=T0)
-    coupon = done.coupon
-    assert coupon is not None
-    assert coupon.disabled_at is None
+    coupon = cancelled_in_this_unit_of_work(db_session, kari)
 
-    rewards.cancel(db_session, kari, done.redemption.id, now=T0 + timedelta(days=1))
-
-    # The session still holds `coupon`: each read must show the row, not that copy.
+    # The session still holds `coupon`, loaded enabled: each read must show the row.
     assert coupons.get(db_session, coupon.id).disabled_at is not None
     (owned,) = coupons.search(db_session, owner_customer_id=kari)
     assert owned.disabled_at is not None

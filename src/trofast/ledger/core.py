@@ -112,19 +112,21 @@ def member_accounts(
     """The member's and the system accounts, the member's locked for this transaction.
     `known`: the caller has read the customer's row in this transaction, no probe needed."""
     names = [f"member:{customer_id}:{kind}" for kind in MEMBER_KINDS]
+    wanted: list[tuple[str, str, int | None]] = [
+        (name, kind, customer_id) for name, kind in zip(names, MEMBER_KINDS, strict=True)
+    ]
+    wanted += [(f"system:{kind}", kind, None) for kind in SYSTEM_KINDS]
     cache = transaction_cache(session)
     system: dict[str, int] | None = cache.get(_SYSTEM)
     if system is not None:
         # The common case inside a delivery: the member's two rows found and locked by name
         # in one statement.
-        locked = repository.lock_accounts_named(session, names)
-        if len(locked) == len(names):
-            return Accounts(locked[names[0]], locked[names[1]], system, False)
-    wanted: list[tuple[str, str, int | None]] = [
-        (name, kind, customer_id) for name, kind in zip(names, MEMBER_KINDS, strict=True)
-    ]
-    wanted += [(f"system:{kind}", kind, None) for kind in SYSTEM_KINDS]
-    ids = repository.existing_accounts(session, [name for name, _, _ in wanted])
+        ids = repository.lock_accounts_named(session, names)
+        if len(ids) == len(names):
+            return Accounts(ids[names[0]], ids[names[1]], system, False)
+        ids.update({f"system:{kind}": account for kind, account in system.items()})
+    else:
+        ids = repository.existing_accounts(session, [name for name, _, _ in wanted])
     opened = names[1] not in ids
     if opened or names[0] not in ids:
         # A member's accounts reference its customer row, so only a member without
