@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, event
+import pytest
+from sqlalchemy import Engine, event, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from tests.ledger.conftest import new_member
@@ -14,6 +16,7 @@ from tests.program.conftest import BASIC
 from trofast.db import build_sessionmaker, unit_of_work
 from trofast.kit.time import utc_now
 from trofast.ledger import queries
+from trofast.ledger import repository as ledger_repository
 from trofast.ledger import service as ledger
 from trofast.ledger.core import member_accounts
 from trofast.program import service as programmes
@@ -101,16 +104,48 @@ def test_a_second_member_in_a_transaction_is_found_and_locked_in_one_statement(
     for customer_id in (first, second):
         ledger.earn(db_session, customer_id, f"k{customer_id}", 10, now=now)
     db_session.commit()
-    member_accounts(db_session, first, now)
+    system = member_accounts(db_session, first, now).system
 
     with statements(db_session) as seen:
         accounts = member_accounts(db_session, second, now)
 
     assert len(seen) == 1
     assert "FOR UPDATE" in seen[0] or db_session.get_bind().dialect.name == "sqlite"
-    assert (accounts.pending, accounts.available) != (0, 0)
-    assert ledger.earn(db_session, second, "again", 5, now=now, accounts=accounts)
+    assert (accounts.pending, accounts.available, accounts.opened) == (
+        *stored_ids(db_session, second),
+        False,
+    )
+    assert accounts.system == system
+    ledger.earn(db_session, second, "again", 5, now=now, accounts=accounts)
     assert ledger_balance(db_session, second) == 15
+
+
+def test_the_one_statement_holds_the_members_row_locks(
+    committed_engine: Engine, is_postgres: bool
+) -> None:
+    if not is_postgres:
+        pytest.skip("SQLite has no row locks: BEGIN IMMEDIATE serialises every writer")
+    now = utc_now()
+    factory = build_sessionmaker(committed_engine)
+    with unit_of_work(factory) as session:
+        first, second = new_member(session, "a@example.no"), new_member(session, "b@example.no")
+        for customer_id in (first, second):
+            ledger.earn(session, customer_id, f"k{customer_id}", 10, now=now)
+    holder = factory()
+    try:
+        member_accounts(holder, first, now)
+        accounts = member_accounts(holder, second, now)  # the one-statement path
+        with committed_engine.connect() as other:
+            for account in (accounts.pending, accounts.available):
+                with pytest.raises(OperationalError, match="could not obtain lock"):
+                    other.execute(_NOWAIT, {"id": account})
+                other.rollback()
+    finally:
+        holder.rollback()
+        holder.close()
+
+
+_NOWAIT = text("SELECT id FROM ledger_accounts WHERE id = :id FOR UPDATE NOWAIT")
 
 
 def test_a_member_without_accounts_after_the_cache_is_filled_gets_them(
@@ -118,13 +153,24 @@ def test_a_member_without_accounts_after_the_cache_is_filled_gets_them(
 ) -> None:
     now = utc_now()
     first, newcomer = new_member(db_session, "a@example.no"), new_member(db_session, "n@example.no")
-    ledger.earn(db_session, first, "k1", 10, now=now)
+    system = member_accounts(db_session, first, now).system
 
+    accounts = member_accounts(db_session, newcomer, now)
+
+    assert accounts.opened is True
+    assert (accounts.pending, accounts.available) == stored_ids(db_session, newcomer)
+    assert accounts.system == system
     ledger.earn(db_session, newcomer, "k2", 7, now=now)
-
-    assert member_accounts(db_session, newcomer, now).opened is False
+    ledger.earn(db_session, first, "k1", 10, now=now)
     assert ledger_balance(db_session, newcomer) == 7
     assert ledger_balance(db_session, first) == 10
+
+
+def stored_ids(session: Session, customer_id: int) -> tuple[int, int]:
+    """The member's (pending, available) account ids as stored."""
+    names = [f"member:{customer_id}:{kind}" for kind in ("pending", "available")]
+    found = ledger_repository.existing_accounts(session, names)
+    return found[names[0]], found[names[1]]
 
 
 def ledger_balance(session: Session, customer_id: int) -> int:

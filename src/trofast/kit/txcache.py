@@ -1,10 +1,10 @@
 """Values a session keeps for the rest of its current database transaction.
 
-For facts that cannot change under the transaction unless it changes them itself (the
-programme in force, the system accounts' ids), read once instead of once per event of a
-delivery. The cache is dropped when any transaction or savepoint of the session ends: a
-rolled-back savepoint cannot leave a value behind, and a long-lived session reads afresh in
-its next transaction.
+For facts a transaction may take as they were when it first read them (the programme in
+force, the system accounts' ids), read once instead of once per event of a delivery; a
+change another transaction commits meanwhile is seen from the session's next transaction.
+The cache is dropped when any transaction or savepoint of the session ends: a rolled-back
+savepoint cannot leave a value behind.
 """
 
 from __future__ import annotations
