@@ -2,16 +2,35 @@
 
 The scripts end with a `done` hook that prints one `RESULT key=value ...` line; `rate` paces
 the run open-loop through bench/pace.lua (requests per second over all threads).
+
+wrk corrects its latency histogram for coordinated omission before `done` sees it: every
+response slower than the run's mean interval per connection adds synthetic samples down to
+that interval. At full speed a single stall of a second therefore fills many samples of the
+tail (a p99 of hundreds of ms can be a handful of slow requests); `max` is not corrected.
+Paced runs are not affected while latencies stay below their interval per connection.
 """
 
 from __future__ import annotations
 
 import os
+import platform
 import re
 import subprocess
 from pathlib import Path
 
 PACE = Path(__file__).parent / "pace.lua"
+AUTOGROUP = Path("/proc/sys/kernel/sched_autogroup_enabled")
+
+
+def machine() -> str:
+    """The machine line of a report. The kernel's autogroup setting is in it because it
+    decides the tail when the server, wrk and PostgreSQL saturate the cores together (see
+    docs/benchmarks.md, till lookup)."""
+    autogroup = AUTOGROUP.read_text().strip() if AUTOGROUP.exists() else "n/a"
+    return (
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Linux {platform.release()}, sched_autogroup_enabled={autogroup}"
+    )
 
 
 def run(

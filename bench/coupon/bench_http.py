@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import secrets
 import subprocess
 import sys
@@ -128,7 +127,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+    print(wrk_run.machine())
     print("| load | requests/s | p50 ms | p99 ms | max ms | non-2xx |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, f in rows.items():

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import secrets
 import subprocess
 import sys
@@ -260,7 +259,7 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
         os.unlink(qr_file.name)
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+    print(wrk_run.machine())
     print(f"load average before the runs: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"database: {url}")
     if took:
