@@ -68,7 +68,7 @@ STEPS = [
         _module(
             "bench.ingest.bench_http",
             "--seconds",
-            "15",
+            "30",  # with the programme a batch of 100 takes seconds; 15 s completes too few
             "--programme",
             "src/trofast/demo/programme.yaml",
         ),
