@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, tuple_, union, update
+from sqlalchemy import Select, and_, bindparam, delete, func, or_, select, union, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from trofast.kit.sql import insert_ignore
@@ -41,21 +42,38 @@ def identities_for(session: Session, keys: Iterable[IdentityKey]) -> dict[Identi
     wanted = list(keys)
     if not wanted:
         return {}
-    rows = session.execute(_IDENTITIES_FOR, {"keys": wanted})
+    params = {
+        f"{part}{n}": v for n, key in enumerate(wanted) for part, v in zip("ksv", key, strict=True)
+    }
+    rows = session.execute(_identities_for(len(wanted)), params)
     return {(r.kind, r.source, r.value): r.customer_id for r in rows}
 
 
-# Every event naming a customer resolves it through this: built once, bound per call.
-_IDENTITIES_FOR = select(
-    CustomerIdentity.kind,
-    CustomerIdentity.source,
-    CustomerIdentity.value,
-    CustomerIdentity.customer_id,
-).where(
-    tuple_(CustomerIdentity.kind, CustomerIdentity.source, CustomerIdentity.value).in_(
-        bindparam("keys", expanding=True)
+@cache
+def _identities_for(count: int) -> Select[str, str, str, int]:
+    """Every event naming a customer resolves it through this: built once per key count.
+
+    Spelled as OR-ed equalities, not `(kind, source, value) IN (...)`: SQLite answers the
+    row-value IN with a scan of the whole table, while both databases probe the unique
+    index once per key for this form (tests/test_query_plans.py).
+    """
+    return select(
+        CustomerIdentity.kind,
+        CustomerIdentity.source,
+        CustomerIdentity.value,
+        CustomerIdentity.customer_id,
+    ).where(
+        or_(
+            *(
+                and_(
+                    CustomerIdentity.kind == bindparam(f"k{n}"),
+                    CustomerIdentity.source == bindparam(f"s{n}"),
+                    CustomerIdentity.value == bindparam(f"v{n}"),
+                )
+                for n in range(count)
+            )
+        )
     )
-)
 
 
 def insert_customer(session: Session, values: dict[str, Any]) -> int:

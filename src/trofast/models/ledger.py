@@ -49,7 +49,8 @@ class LedgerTransaction(Base):
     kind: Mapped[str] = mapped_column(String(16))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
-    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    # Indexed: a refund, a cancellation or a delivery finds the order's earnings by it.
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
     programme_version: Mapped[int | None]
     rule: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(Text)
