@@ -17,6 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from trofast.customer import repository as customers
+from trofast.models import Base
 from trofast.program import repository as programmes
 
 
@@ -60,8 +61,8 @@ def accesses(session: Session, call: Callable[[], object]) -> dict[str, bool]:
         for *_, detail in plan:
             # SQLite: SEARCH t USING INDEX probes; SCAN t [USING (COVERING) INDEX] reads all.
             verb, _, rest = str(detail).partition(" ")
-            if verb in ("SEARCH", "SCAN") and rest and not rest.startswith(("CONSTANT", "2")):
-                table = rest.split()[0]
+            table = rest.split(" ", 1)[0]
+            if verb in ("SEARCH", "SCAN") and table in Base.metadata.tables:
                 found[table] = found.get(table, True) and verb == "SEARCH"
     return found
 
