@@ -3,16 +3,14 @@ system accounts, asked for by every order event of a delivery."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from tests.ledger.conftest import new_member
 from tests.program.conftest import BASIC
+from tests.support.sql import sent
 from trofast.db import build_sessionmaker, unit_of_work
 from trofast.kit.time import utc_now
 from trofast.ledger import queries
@@ -24,32 +22,17 @@ from trofast.program import service as programmes
 OTHER = BASIC.replace("Test club", "Other club")
 
 
-@contextmanager
-def statements(session: Session) -> Iterator[list[str]]:
-    seen: list[str] = []
-    engine = session.get_bind()
-
-    def record(*args: object) -> None:
-        seen.append(str(args[2]))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def test_the_programme_in_force_is_read_once_per_transaction(db_session: Session) -> None:
     programmes.apply(db_session, BASIC)
     db_session.commit()
 
-    with statements(db_session) as seen:
+    with sent(db_session) as seen:
         first = programmes.active(db_session)
         again = programmes.active(db_session)
 
     assert first is not None
     assert again == first
-    assert sum("programme_versions" in s for s in seen) == 1
+    assert sum("programme_versions" in s for s, _ in seen) == 1
 
 
 def test_a_programme_applied_in_the_transaction_is_in_force_at_once(db_session: Session) -> None:
@@ -106,11 +89,11 @@ def test_a_second_member_in_a_transaction_is_found_and_locked_in_one_statement(
     db_session.commit()
     system = member_accounts(db_session, first, now).system
 
-    with statements(db_session) as seen:
+    with sent(db_session) as seen:
         accounts = member_accounts(db_session, second, now)
 
     assert len(seen) == 1
-    assert "FOR UPDATE" in seen[0] or db_session.get_bind().dialect.name == "sqlite"
+    assert "FOR UPDATE" in seen[0][0] or db_session.get_bind().dialect.name == "sqlite"
     assert (accounts.pending, accounts.available, accounts.opened) == (
         *stored_ids(db_session, second),
         False,
