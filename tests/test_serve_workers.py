@@ -4,6 +4,7 @@ a worker that dies replaced, all stopped by SIGTERM."""
 from __future__ import annotations
 
 import http.client
+import multiprocessing
 import os
 import signal
 import socket
@@ -147,3 +148,28 @@ def test_workers_stop_when_the_supervisor_is_killed(
     server.wait()
 
     _wait(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers_now), seconds=30)
+
+
+def test_a_worker_whose_supervisor_died_while_it_started_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The supervisor can die before a new worker runs a line (a spawned interpreter takes a
+    second to start). The worker then already has another parent, and must still stop."""
+    monkeypatch.setenv("TROFAST_DATABASE_URL", f"sqlite:///{tmp_path / 'serve.db'}")
+    monkeypatch.setenv("TROFAST_ENVIRONMENT", "development")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a supervisor that has ended: not this test process, the worker's parent
+    context = multiprocessing.get_context("spawn")
+    app = "trofast.app:create_served_app"
+    worker = context.Process(
+        target=workers._worker, args=(app, "127.0.0.1", _free_port(), "warning", gone.pid)
+    )
+    worker.start()
+    try:
+        worker.join(timeout=30)
+        # Stopped by its own SIGTERM: at once, or through uvicorn's graceful shutdown.
+        assert worker.exitcode in (0, -signal.SIGTERM)
+    finally:
+        if worker.is_alive():
+            worker.kill()
+            worker.join()

@@ -43,10 +43,10 @@ def bound_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(app: str, host: str, port: int, log_level: str) -> None:
+def _worker(app: str, host: str, port: int, log_level: str, supervisor: int) -> None:
     # uvicorn's server handles SIGTERM (the parent's stop) and SIGINT by shutting down
     # gracefully: requests in flight are answered first.
-    threading.Thread(target=_stop_when_orphaned, args=(os.getppid(),), daemon=True).start()
+    threading.Thread(target=_stop_when_orphaned, args=(supervisor,), daemon=True).start()
     config = uvicorn.Config(app, factory=True, host=host, port=port, log_level=log_level)
     sock = bound_socket(host, port)
     sock.listen(2048)
@@ -64,7 +64,10 @@ def _stop_when_orphaned(parent: int) -> None:
 def run(app: str, host: str, port: int, workers: int, log_level: str = "warning") -> None:
     """Serve `app` (a factory, "module:function") from `workers` processes until stopped."""
     context = multiprocessing.get_context("spawn")
-    args: tuple[Any, ...] = (app, host, port, log_level)
+    # The supervisor's pid goes with the arguments: a worker that asked os.getppid() itself
+    # would, if the supervisor died while the worker was still starting, take its new parent
+    # for the supervisor and serve on unsupervised.
+    args: tuple[Any, ...] = (app, host, port, log_level, os.getpid())
     # Bound here first, so a port in use fails now, in this process, clearly. Not listening:
     # a listening socket would take its share of the connections and never accept them.
     probe = bound_socket(host, port)
