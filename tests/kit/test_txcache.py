@@ -1,22 +1,32 @@
 """Facts read once per transaction (kit/txcache.py): the programme in force and the
-system accounts, asked for by every order event of a delivery."""
+system accounts, asked for by every order event of a delivery, and the rows an event
+reads more than once (its customer, the member's tier)."""
 
 from __future__ import annotations
 
+import gc
+from typing import Any
+
 import pytest
+from pydantic import TypeAdapter
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from tests.ingest.factories import order_body
 from tests.ledger.conftest import new_member
 from tests.program.conftest import BASIC
 from tests.support.sql import sent
 from trofast.db import build_sessionmaker, unit_of_work
+from trofast.ingest.schemas import CanonicalEvent
+from trofast.ingest.service import apply_events
 from trofast.kit.time import utc_now
+from trofast.kit.txcache import hold
 from trofast.ledger import queries
 from trofast.ledger import repository as ledger_repository
 from trofast.ledger import service as ledger
 from trofast.ledger.core import member_accounts
+from trofast.models import Customer, MemberTier
 from trofast.program import service as programmes
 
 OTHER = BASIC.replace("Test club", "Other club")
@@ -158,3 +168,69 @@ def stored_ids(session: Session, customer_id: int) -> tuple[int, int]:
 
 def ledger_balance(session: Session, customer_id: int) -> int:
     return sum(queries.pending_and_available(session, customer_id))
+
+
+def test_an_order_event_reads_its_customer_and_tier_once(db_session: Session) -> None:
+    programmes.apply(db_session, BASIC)
+    # The member, its accounts and its tier exist from here on.
+    _ingest(db_session, order_body("1001"))
+    db_session.commit()
+
+    with sent(db_session) as seen:
+        (result,) = _ingest(db_session, order_body("1002", key="second"))
+
+    # Silver since the first order (1,278 points): its multiplier, read from the tier row.
+    assert result["points"] == 2 * 1178
+    assert _reads(seen, "customers") == 1  # with its identities, in one statement
+    assert _reads(seen, "member_tiers") == 1
+
+
+def _ingest(session: Session, body: dict[str, Any]) -> list[dict[str, Any]]:
+    return apply_events(session, [_EVENT.validate_python(body)], None, currency="NOK")
+
+
+_EVENT: TypeAdapter[Any] = TypeAdapter(CanonicalEvent)
+
+
+def _reads(seen: list[tuple[str, Any]], table: str) -> int:
+    return sum(
+        s.lstrip().upper().startswith("SELECT") and f" {table}." in s.split(" FROM ", 1)[0]
+        for s, _ in seen
+    )
+
+
+def test_a_held_row_is_answered_without_a_statement(db_session: Session) -> None:
+    customer_id = new_member(db_session, "a@example.no")
+    db_session.commit()
+    hold(db_session, db_session.get(Customer, customer_id))
+
+    with sent(db_session) as seen:
+        row = db_session.get(Customer, customer_id)
+
+    assert row is not None
+    assert row.email == "a@example.no"
+    assert seen == []
+
+
+def test_only_the_latest_rows_are_held(db_session: Session) -> None:
+    ids = [new_member(db_session, f"m{n}@example.no") for n in range(20)]
+    db_session.commit()
+    for customer_id in ids:
+        hold(db_session, db_session.get(Customer, customer_id))
+    gc.collect()
+
+    held = {key[1][0] for key in db_session.identity_map if key[0] is Customer}
+
+    # A long import in one transaction must not keep every row it touched.
+    assert held == set(ids[-16:])
+
+
+def test_rows_are_let_go_when_a_savepoint_ends(db_session: Session) -> None:
+    customer_id = new_member(db_session, "a@example.no")
+    db_session.commit()
+    with db_session.begin_nested():
+        hold(db_session, db_session.get(MemberTier, customer_id))
+        hold(db_session, db_session.get(Customer, customer_id))
+    gc.collect()
+
+    assert not [key for key in db_session.identity_map if key[0] is Customer]

@@ -54,7 +54,7 @@ def resolve(session: Session, source: str, customer: CustomerIn, seen_at: dateti
     if not keys:
         return None
     now = utc_now()
-    found = repository.identities_for(session, keys)
+    found = repository.identities_for(session, keys, with_customers=True)
     if len(set(found.values())) > 1:
         found = merge.settle(session, keys, found, now)
     if found:

@@ -9,6 +9,7 @@ from sqlalchemy import Select, and_, bindparam, delete, func, or_, select, union
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from trofast.kit.sql import insert_ignore
+from trofast.kit.txcache import hold
 from trofast.models import (
     Checkout,
     Consent,
@@ -38,31 +39,47 @@ from trofast.models import (
 IdentityKey = tuple[str, str, str]  # (kind, source, value)
 
 
-def identities_for(session: Session, keys: Iterable[IdentityKey]) -> dict[IdentityKey, int]:
+def identities_for(
+    session: Session, keys: Iterable[IdentityKey], *, with_customers: bool = False
+) -> dict[IdentityKey, int]:
+    """The customer each known key names. `with_customers`: their customer rows are read
+    in the same statement and held for the transaction (`kit/txcache.hold`), so the
+    profile update and the programme that follow an event's resolution read none again."""
     wanted = list(keys)
     if not wanted:
         return {}
     params = {
         f"{part}{n}": v for n, key in enumerate(wanted) for part, v in zip("ksv", key, strict=True)
     }
-    rows = session.execute(_identities_for(len(wanted)), params)
-    return {(r.kind, r.source, r.value): r.customer_id for r in rows}
+    rows = session.execute(_identities_for(len(wanted), with_customers), params)
+    found = {}
+    for row in rows:
+        found[(row.kind, row.source, row.value)] = row.customer_id
+        if with_customers:
+            hold(session, row.Customer)
+    return found
 
 
 @cache
-def _identities_for(count: int) -> Select[str, str, str, int]:
+def _identities_for(count: int, with_customers: bool) -> Select[Any]:
     """Every event naming a customer resolves it through this: built once per key count.
 
     Spelled as OR-ed equalities, not `(kind, source, value) IN (...)`: SQLite answers the
     row-value IN with a scan of the whole table, while both databases probe the unique
     index once per key for this form (tests/test_query_plans.py).
     """
-    return select(
+    columns: list[Any] = [
         CustomerIdentity.kind,
         CustomerIdentity.source,
         CustomerIdentity.value,
         CustomerIdentity.customer_id,
-    ).where(
+    ]
+    query = select(*columns)
+    if with_customers:
+        query = select(*columns, Customer).join(
+            Customer, Customer.id == CustomerIdentity.customer_id
+        )
+    return query.where(
         or_(
             *(
                 and_(
@@ -115,13 +132,8 @@ def delete_customer(session: Session, customer_id: int) -> None:
 
 
 def get(session: Session, customer_id: int) -> Customer | None:
-    return session.get(Customer, customer_id)
-
-
-def get_for_update(session: Session, customer_id: int) -> Customer | None:
-    return session.scalars(
-        select(Customer).where(Customer.id == customer_id).with_for_update()
-    ).one_or_none()
+    # Held for the rest of the event: the programme reads the same customer next.
+    return hold(session, session.get(Customer, customer_id))
 
 
 def add_consent(session: Session, consent: Consent) -> None:

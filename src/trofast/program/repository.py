@@ -12,6 +12,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from trofast.kit.sql import insert_ignore
+from trofast.kit.txcache import hold
 from trofast.models import (
     Customer,
     EarningLine,
@@ -71,7 +72,7 @@ def add_version(session: Session, values: dict[str, Any]) -> ProgrammeVersion:
 
 
 def customer(session: Session, customer_id: int) -> Customer | None:
-    return session.get(Customer, customer_id)
+    return hold(session, session.get(Customer, customer_id))
 
 
 # Statements every order event runs are built once and bound per call (the `_` constants
@@ -252,7 +253,9 @@ def use_budget(session: Session, rule: str, points: int, budget: int) -> bool:
 
 
 def member_tier(session: Session, customer_id: int) -> MemberTier | None:
-    return session.get(MemberTier, customer_id)
+    # Held: an order's earning reads the tier for its multiplier, then its evaluation
+    # reads it again, both under the member's lock.
+    return hold(session, session.get(MemberTier, customer_id))
 
 
 def save_tier(session: Session, row: MemberTier | None, values: dict[str, Any]) -> None:
