@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from tests.ingest.factories import order_body
 from tests.program.conftest import Ingest
+from tests.support.sql import sent
 from trofast.ingest import service as ingest_service
 from trofast.models import Customer, MemberTier, TierChange
 from trofast.program import document, service, tiering, tiers
@@ -163,6 +164,25 @@ def test_points_upgrade_at_once_in_the_calendar_year(db_session: Session, buy: B
     at = datetime(2026, 3, 5, 10, tzinfo=UTC)
     assert _tier(db_session) == ("silver", at, datetime(2027, 1, 1, tzinfo=UTC))
     assert _changes(db_session) == [("base", "silver", "qualified", 1000, at)]
+
+
+def test_a_member_at_the_top_earns_without_summing_its_points(
+    db_session: Session, buy: Buy
+) -> None:
+    _apply(db_session)
+    buy("1", "2026-03-01T10:00:00+00:00", 1200)
+    assert _tier(db_session)[0] == "silver"
+
+    with sent(db_session) as seen:
+        buy("2", "2026-03-05T10:00:00+00:00", 300)
+
+    # Nothing is above Silver: the qualification sum over the member's history is skipped.
+    assert not [s for s, _ in seen if "ledger_accounts.kind IN" in s]
+    assert _tier(db_session) == ("silver", datetime(2026, 3, 1, 10, tzinfo=UTC), _NEXT_YEAR)
+    assert len(_changes(db_session)) == 1
+
+
+_NEXT_YEAR = datetime(2027, 1, 1, tzinfo=UTC)
 
 
 def test_last_years_points_do_not_count_in_a_calendar_year(db_session: Session, buy: Buy) -> None:

@@ -70,6 +70,8 @@ def evaluate(
         return
     row = repository.member_tier(session, customer_id)
     current = tiers.level_of(rules, row.level if row else None)
+    if row is not None and not returned and current.id == rules.levels[-1].id:
+        return  # at the top with nothing returned: no value can change the level
     start = tiers.period_start(rules, now)
     value = qualification(session, rules, customer_id, start, None)
     target = tiers.upgraded(rules, current, value)
