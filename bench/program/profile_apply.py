@@ -1,12 +1,15 @@
 """Where an order event's time goes: apply events in process on PostgreSQL, no HTTP.
 
-    python -m bench.program.profile_apply [--events 600] [--batch 1] [--profile]
+    python -m bench.program.profile_apply [--events 600] [--batch 1] [--customers 50000]
+        [--profile]
 
 Creates a fresh database (TROFAST_BENCH_PG, default the local server), applies the demo
 programme, warms up, then sends `--events` order.placed events (the same shape as the HTTP
 benchmark's orders.lua) through the ingestion service, `--batch` per delivery, one unit of
-work each. Prints milliseconds per event: wall time, and the CPU time of this process and of
-its PostgreSQL backend (read from /proc when the server is local), which other loads on the
+work each. Order n is bought by customer n mod `--customers`: with the default almost every
+order is a new customer's; with 100, every one is a returning member's (the warm-up's).
+Prints milliseconds per event: wall time, and the CPU time of this process and of its
+PostgreSQL backend (read from /proc when the server is local), which other loads on the
 machine disturb much less than wall time. `--profile` adds the cProfile functions with the
 most cumulative time, which is how the costs quoted in docs/benchmarks.md were found.
 """
@@ -34,8 +37,8 @@ from trofast.program import service as program_service
 PROGRAMME = Path("src/trofast/demo/programme.yaml")
 
 
-def event(run: str, num: int) -> dict[str, object]:
-    customer = num % 50_000
+def event(run: str, num: int, customers: int = 50_000) -> dict[str, object]:
+    customer = num % customers
     placed = "2026-03-01T10:00:00Z"
     return {
         "idempotency_key": f"profile-{run}-{num}",
@@ -56,9 +59,12 @@ def event(run: str, num: int) -> dict[str, object]:
     }
 
 
-def send(factory: object, run: str, start: int, count: int, batch: int) -> None:
+def send(
+    factory: object, run: str, start: int, count: int, batch: int, customers: int = 50_000
+) -> None:
     for first in range(start, start + count, batch):
-        body = {"events": [event(run, n) for n in range(first, min(first + batch, start + count))]}
+        numbers = range(first, min(first + batch, start + count))
+        body = {"events": [event(run, n, customers) for n in numbers]}
         with unit_of_work(factory) as session:  # type: ignore[arg-type]
             delivery = service.new_delivery(
                 channel="api",
@@ -94,6 +100,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=600)
     parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--customers", type=int, default=50_000)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--database", default=None, help="an existing database URL to reuse")
     args = parser.parse_args()
@@ -111,14 +118,15 @@ def main() -> None:
     began = time.perf_counter()
     if profiler:
         profiler.enable()
-    send(factory, run, 0, args.events, args.batch)
+    send(factory, run, 0, args.events, args.batch, args.customers)
     if profiler:
         profiler.disable()
     elapsed = time.perf_counter() - began
     cpu = time.process_time() - cpu_before
     backend_after = backend_cpu_seconds(engine)
     per = 1000 / args.events
-    line = f"{args.events} events, batch {args.batch}: wall {elapsed * per:.2f} ms/event"
+    line = f"{args.events} events, batch {args.batch}, customers {args.customers}"
+    line += f": wall {elapsed * per:.2f} ms/event"
     line += f", client CPU {cpu * per:.2f} ms/event"
     if backend_before is not None and backend_after is not None:
         line += f", PostgreSQL CPU {(backend_after - backend_before) * per:.2f} ms/event"

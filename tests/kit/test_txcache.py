@@ -234,3 +234,14 @@ def test_rows_are_let_go_when_a_savepoint_ends(db_session: Session) -> None:
     gc.collect()
 
     assert not [key for key in db_session.identity_map if key[0] is Customer]
+
+
+def test_a_new_customer_is_not_read_back(db_session: Session) -> None:
+    programmes.apply(db_session, BASIC)
+
+    with sent(db_session) as seen:
+        (result,) = _ingest(db_session, order_body("1001", email="ny@example.no"))
+
+    assert result["points"] == 1278
+    # The identity probe (which found no one) is the only statement that reads customers.
+    assert _reads(seen, "customers") == 1

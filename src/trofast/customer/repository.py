@@ -97,7 +97,8 @@ def insert_customer(session: Session, values: dict[str, Any]) -> int:
     customer = Customer(**values)
     session.add(customer)
     session.flush()
-    return customer.id
+    # Held: the programme reads the new customer next, in the same event.
+    return hold(session, customer).id
 
 
 def claim_identity(session: Session, key: IdentityKey, customer_id: int, now: datetime) -> bool:
