@@ -1,17 +1,22 @@
 """Engines and sessions.
 
 Engines are built when the app or a CLI command starts, never at import time. One unit of
-work per request, job or command: services only `flush()`, the boundary commits.
+work per request, command, or batch of a time-driven job (`run_job`): services only
+`flush()`, the boundary commits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from trofast.config import Settings
@@ -82,3 +87,59 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+# PostgreSQL deadlock and serialization failures: the transaction may simply be run again.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def is_retryable(exc: OperationalError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """Time-driven work: the ids (members, referrals) due at `now`, and the work for some.
+
+    `run` takes its ids in ascending order, locks each row as it goes and must be safe to
+    run again for an id it already did (its ledger writes are keyed).
+    """
+
+    name: str
+    due: Callable[[Session, datetime], list[int]]
+    run: Callable[[Session, Sequence[int], datetime], int]
+
+
+JOB_BATCH = 200
+_ATTEMPTS = 3
+log = logging.getLogger(__name__)
+
+
+def run_job(
+    factory: sessionmaker[Session], job: Job, now: datetime, *, batch: int = JOB_BATCH
+) -> int:
+    """Run a job over every id due at `now`, `batch` ids per unit of work.
+
+    A job is safe to run beside the API only if it holds members' locks briefly: in one
+    transaction, every order event of a member it had reached would wait for the whole run
+    (minutes for a large shop's hourly settle). Each batch commits on its own, so a crash
+    keeps the batches done and the next run does the rest. A batch that loses a deadlock
+    to a request (which locks its members in event order) is run again.
+    """
+    with unit_of_work(factory) as session:
+        due = job.due(session, now)
+    done = 0
+    for first in range(0, len(due), batch):
+        chunk = due[first : first + batch]
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                with unit_of_work(factory) as session:
+                    count = job.run(session, chunk, now)
+                # Counted once committed: a batch whose commit failed is run again.
+                done += count
+                break
+            except OperationalError as exc:
+                if not is_retryable(exc) or attempt == _ATTEMPTS:
+                    raise
+                log.warning("%s: batch from id %s retried after a deadlock", job.name, chunk[0])
+    return done

@@ -1,4 +1,4 @@
-"""`trofast program validate | apply | show` on their own SQLite database."""
+"""`trofast program validate | apply | show` and the programme jobs on their own SQLite database."""
 
 from __future__ import annotations
 
@@ -121,3 +121,17 @@ def test_show_without_a_programme_or_version_exits_1_with_the_reason(database: s
     )
     assert missing.exit_code == 1
     assert "no programme version 7 (programme_version_not_found)" in flat(missing.output)
+
+
+def test_the_programme_jobs_run_with_nothing_due(database: str) -> None:
+    runner = CliRunner()
+    runner.invoke(app, ["program", "apply", str(SAMPLE)])
+
+    reviews = runner.invoke(app, ["program", "review-tiers"])
+    birthdays = runner.invoke(app, ["program", "birthdays"])
+    referrals = runner.invoke(app, ["program", "referrals"])
+
+    assert [r.exit_code for r in (reviews, birthdays, referrals)] == [0, 0, 0]
+    assert "did 0 tier review(s)" in flat(reviews.output)
+    assert "gave 0 birthday bonus(es)" in flat(birthdays.output)
+    assert "completed 0 referral(s)" in flat(referrals.output)

@@ -10,7 +10,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from trofast.config import Settings, get_settings
-from trofast.db import build_engine, build_sessionmaker, unit_of_work
+from trofast.db import Job, build_engine, build_sessionmaker, run_job, unit_of_work
+from trofast.kit.time import utc_now
 
 console = Console()
 err_console = Console(stderr=True)
@@ -30,3 +31,9 @@ def session_scope(engine: Engine) -> Iterator[Session]:
     """One command, one unit of work: committed when the block succeeds."""
     with unit_of_work(build_sessionmaker(engine)) as session:
         yield session
+
+
+def run_due_job(job: Job) -> int:
+    """A time-driven job, due as of now, committed every few hundred members."""
+    with engine_scope() as engine:
+        return run_job(build_sessionmaker(engine), job, utc_now())

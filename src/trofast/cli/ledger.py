@@ -6,7 +6,13 @@ import json
 
 import typer
 
-from trofast.cli.context import console, engine_scope, err_console, session_scope
+from trofast.cli.context import (
+    console,
+    engine_scope,
+    err_console,
+    run_due_job,
+    session_scope,
+)
 from trofast.ledger import jobs
 from trofast.ledger.verify import verify as run_checks
 
@@ -16,17 +22,13 @@ app = typer.Typer(help="The points ledger: settle, expire, verify.", no_args_is_
 @app.command("settle")
 def settle() -> None:
     """Make pending points available where the return window has closed."""
-    with engine_scope() as engine, session_scope(engine) as session:
-        count = jobs.settle_due(session)
-    console.print(f"settled {count} lot(s)")
+    console.print(f"settled {run_due_job(jobs.SETTLE)} lot(s)")
 
 
 @app.command("expire")
 def expire() -> None:
     """Move the unspent points of lots past their expiry to `expired`."""
-    with engine_scope() as engine, session_scope(engine) as session:
-        count = jobs.expire_due(session)
-    console.print(f"expired {count} lot(s)")
+    console.print(f"expired {run_due_job(jobs.EXPIRE)} lot(s)")
 
 
 @app.command("verify")

@@ -9,9 +9,14 @@ from typing import Literal
 import typer
 from rich.table import Table
 
-from trofast.cli.context import console, engine_scope, err_console, session_scope
+from trofast.cli.context import (
+    console,
+    engine_scope,
+    err_console,
+    run_due_job,
+    session_scope,
+)
 from trofast.cli.program_backtest import backtest
-from trofast.kit.time import utc_now
 from trofast.program import actions, document, service, tiering
 from trofast.program.errors import InvalidProgramme, NoProgramme, ProgrammeVersionNotFound
 from trofast.referral import flow as referral_flow
@@ -106,25 +111,19 @@ def show(
 @program_app.command("review-tiers")
 def review_tiers() -> None:
     """Run the due tier reviews (downgrades happen only here, at the end of a period)."""
-    with engine_scope() as engine, session_scope(engine) as session:
-        count = tiering.review_due(session)
-    console.print(f"reviewed {count} member(s)")
+    console.print(f"did {run_due_job(tiering.REVIEW)} tier review(s)")
 
 
 @program_app.command("birthdays")
 def birthdays() -> None:
     """Give today's birthday bonuses (once a year per member; safe to run more often)."""
-    with engine_scope() as engine, session_scope(engine) as session:
-        count = actions.award_birthdays(session)
-    console.print(f"gave {count} birthday bonus(es)")
+    console.print(f"gave {run_due_job(actions.BIRTHDAYS)} birthday bonus(es)")
 
 
 @program_app.command("referrals")
 def referrals() -> None:
     """Reward referrals whose friend's first order passed its return window (safe to rerun)."""
-    with engine_scope() as engine, session_scope(engine) as session:
-        count = referral_flow.complete_due(session, utc_now())
-    console.print(f"completed {count} referral(s)")
+    console.print(f"completed {run_due_job(referral_flow.COMPLETE)} referral(s)")
 
 
 program_app.command("backtest")(backtest)

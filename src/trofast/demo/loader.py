@@ -13,10 +13,12 @@ from trofast.auth import service as auth
 from trofast.auth.scopes import Scope
 from trofast.cli.context import console, engine_scope, session_scope
 from trofast.config import get_settings
+from trofast.db import build_sessionmaker, run_job
 from trofast.demo.actions import action_events
 from trofast.demo.generator import generate
 from trofast.ingest.schemas import CanonicalEvent
 from trofast.ingest.service import apply_events
+from trofast.kit.time import utc_now
 from trofast.ledger import jobs
 from trofast.migrate import upgrade
 from trofast.models import Event, Order
@@ -49,11 +51,11 @@ def load_demo(customers: int, seed: int) -> None:
                     with session_scope(engine) as session:
                         apply_events(session, batch, None, currency=settings.currency)
                     progress.advance(task, len(batch))
-            with session_scope(engine) as session:
-                settled = jobs.settle_due(session)
-                expired = jobs.expire_due(session)
-                reviewed = tiering.review_due(session)
-                birthdays = actions.award_birthdays(session)
+            factory, now = build_sessionmaker(engine), utc_now()
+            settled, expired, reviewed, birthdays = (
+                run_job(factory, job, now)
+                for job in (jobs.SETTLE, jobs.EXPIRE, tiering.REVIEW, actions.BIRTHDAYS)
+            )
             console.print(
                 f"programme jobs: {settled} lot(s) settled, {expired} expired, "
                 f"{reviewed} tier review(s), {birthdays} birthday bonus(es)"

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from trofast.db import is_retryable
 from trofast.errors import AppError
 from trofast.ingest import repository
 from trofast.ingest.appliers import APPLIERS
@@ -33,8 +34,6 @@ log = logging.getLogger(__name__)
 
 Normalise = Callable[[Delivery], Sequence[Envelope]]
 
-# PostgreSQL deadlock and serialization failures: the transaction may simply be retried.
-_RETRYABLE_SQLSTATES = {"40P01", "40001"}
 # A foreign key violation here means a customer this event resolved was merged into another
 # and deleted meanwhile (`customer.merge`): resolving again finds the survivor.
 _MERGED_AWAY = "23503"
@@ -126,8 +125,8 @@ def process(
             _mark(delivery, "rejected" if error.status_code < 500 else "failed", error)
             return Outcome(delivery, error=error)
         except OperationalError as exc:
-            sqlstate = getattr(exc.orig, "sqlstate", None)
-            if sqlstate in _RETRYABLE_SQLSTATES and attempt < _ATTEMPTS:
+            if is_retryable(exc) and attempt < _ATTEMPTS:
+                sqlstate = getattr(exc.orig, "sqlstate", None)
                 log.warning("delivery %s: retrying after %s", delivery.id, sqlstate)
                 continue
             raise

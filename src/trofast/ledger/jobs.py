@@ -4,18 +4,18 @@ Each lot is settled or expired by its own transaction with a key derived from th
 (`settle:lot:<id>`, `expire:lot:<id>`), so running a job twice, or two jobs at once, moves
 every point exactly once. Members are processed in customer-id order: a job that holds
 several members' locks takes them in one global order, so it cannot deadlock with another job.
+`SETTLE` and `EXPIRE` are the same work for `trofast.db.run_job`, which commits every few
+hundred members so that a run never holds a member's lock for long.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from itertools import groupby
-from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
+from trofast.db import Job
 from trofast.kit.time import utc_now
 from trofast.ledger import repository
 from trofast.ledger.core import (
@@ -28,17 +28,33 @@ from trofast.ledger.core import (
     start,
 )
 
-_Due = Callable[[Session, datetime, int | None], list[Row[Any]]]
-
 
 def settle_due(session: Session, now: datetime | None = None) -> int:
-    """Make every pending lot whose `available_at` has passed available; returns the count."""
-    return _per_member(session, now or utc_now(), repository.due_pending_lots, _settle_member)
+    """Make every pending lot whose `available_at` has passed available; returns the count.
+
+    All in the caller's transaction; `trofast ledger settle` runs `SETTLE` in batches."""
+    now = now or utc_now()
+    return settle_members(session, repository.members_with_due_pending_lots(session, now), now)
 
 
 def expire_due(session: Session, now: datetime | None = None) -> int:
     """Move the remainder of every lot past `expires_at` to `expired`; returns the count."""
-    return _per_member(session, now or utc_now(), repository.due_expiring_lots, _expire_member)
+    now = now or utc_now()
+    return expire_members(session, repository.members_with_due_expiring_lots(session, now), now)
+
+
+def settle_members(session: Session, customer_ids: Sequence[int], now: datetime) -> int:
+    """Settle these members' due pending lots; returns the lots settled."""
+    return _per_member(session, customer_ids, now, _settle_member)
+
+
+def expire_members(session: Session, customer_ids: Sequence[int], now: datetime) -> int:
+    """Expire these members' due lots; returns the lots expired."""
+    return _per_member(session, customer_ids, now, _expire_member)
+
+
+SETTLE = Job("settle", repository.members_with_due_pending_lots, settle_members)
+EXPIRE = Job("expire", repository.members_with_due_expiring_lots, expire_members)
 
 
 def expire_member(session: Session, accounts: Accounts, customer_id: int, now: datetime) -> int:
@@ -48,13 +64,12 @@ def expire_member(session: Session, accounts: Accounts, customer_id: int, now: d
 
 def _per_member(
     session: Session,
+    customer_ids: Sequence[int],
     now: datetime,
-    due: _Due,
     work: Callable[[Session, Accounts, int, datetime], int],
 ) -> int:
     done = 0
-    customers = [c for c, _ in groupby(due(session, now, None), key=lambda r: r.customer_id)]
-    for customer_id in customers:
+    for customer_id in sorted(customer_ids):
         accounts = member_accounts(session, customer_id, now)
         done += work(session, accounts, customer_id, now)
     return done

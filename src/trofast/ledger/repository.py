@@ -201,22 +201,36 @@ def spendable_lots(session: Session, customer_id: int, now: datetime) -> list[Ro
     )
 
 
-def due_pending_lots(
-    session: Session, now: datetime, customer_id: int | None = None
-) -> list[Row[Any]]:
-    stmt = select(*_LOT_COLUMNS).where(LedgerLot.state == "pending", LedgerLot.available_at <= now)
-    if customer_id is not None:
-        stmt = stmt.where(LedgerLot.customer_id == customer_id)
-    return list(session.execute(stmt.order_by(LedgerLot.customer_id, LedgerLot.id)))
+_DUE_PENDING = (LedgerLot.state == "pending", LedgerLot.available_at <= bindparam("now"))
+_DUE_EXPIRING = (LedgerLot.remaining > 0, LedgerLot.expires_at <= bindparam("now"))
 
 
-def due_expiring_lots(
-    session: Session, now: datetime, customer_id: int | None = None
+def due_pending_lots(session: Session, now: datetime, customer_id: int) -> list[Row[Any]]:
+    return _lots_of(session, customer_id, now, _DUE_PENDING)
+
+
+def due_expiring_lots(session: Session, now: datetime, customer_id: int) -> list[Row[Any]]:
+    return _lots_of(session, customer_id, now, _DUE_EXPIRING)
+
+
+def members_with_due_pending_lots(session: Session, now: datetime) -> list[int]:
+    return _members_with(session, now, _DUE_PENDING)
+
+
+def members_with_due_expiring_lots(session: Session, now: datetime) -> list[int]:
+    return _members_with(session, now, _DUE_EXPIRING)
+
+
+def _lots_of(
+    session: Session, customer_id: int, now: datetime, due: tuple[Any, ...]
 ) -> list[Row[Any]]:
-    stmt = select(*_LOT_COLUMNS).where(LedgerLot.remaining > 0, LedgerLot.expires_at <= now)
-    if customer_id is not None:
-        stmt = stmt.where(LedgerLot.customer_id == customer_id)
-    return list(session.execute(stmt.order_by(LedgerLot.customer_id, LedgerLot.id)))
+    stmt = select(*_LOT_COLUMNS).where(LedgerLot.customer_id == customer_id, *due)
+    return list(session.execute(stmt.order_by(LedgerLot.id), {"now": now}))
+
+
+def _members_with(session: Session, now: datetime, due: tuple[Any, ...]) -> list[int]:
+    stmt = select(LedgerLot.customer_id).where(*due).distinct().order_by(LedgerLot.customer_id)
+    return list(session.scalars(stmt, {"now": now}))
 
 
 # Every balance shown (member page, till lookup, ladder) reads this: built once.

@@ -9,11 +9,13 @@ never overspend it.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from trofast.db import Job
 from trofast.kit.time import utc_now
 from trofast.ledger import service as ledger
 from trofast.ledger.core import Reasons, member_accounts
@@ -113,22 +115,35 @@ def _cap_window(cap: Cap, at: datetime) -> tuple[datetime | None, datetime | Non
 
 
 def award_birthdays(session: Session, today: date | None = None) -> int:
-    """Give today's birthday bonuses (once a year per member); returns how many were given."""
+    """Give today's birthday bonuses (once a year per member); returns how many were given.
+
+    All in the caller's transaction; `trofast program birthdays` runs `BIRTHDAYS` in batches."""
     now = utc_now()
     today = today or now.date()
-    program = active(session)
-    if program is None:
-        return 0
-    rules: list[BirthdayRule] = program.programme.rules_of("birthday")
+    return _award_birthdays(session, _born_on(session, today), today, now)
+
+
+def _born_on(session: Session, today: date) -> list[int]:
     days = [today.day]
     # Members born on 29 February celebrate on 28 February in other years.
     if today.month == 2 and today.day == 28 and not calendar.isleap(today.year):
         days.append(29)
+    return repository.birthday_members(session, today.month, days)
+
+
+def _award_birthdays(
+    session: Session, customer_ids: Sequence[int], today: date, now: datetime
+) -> int:
+    program = active(session)
+    if program is None:
+        return 0
+    rules: list[BirthdayRule] = program.programme.rules_of("birthday")
     given = 0
-    for customer_id in repository.birthday_members(session, today.month, days):
+    for customer_id in sorted(customer_ids):
         customer = repository.customer(session, customer_id)
-        assert customer is not None
-        if not is_member(program.programme, customer):
+        # None: merged into another customer since the job listed it (only customers without
+        # loyalty history are merged away, so there is nothing to give).
+        if customer is None or not is_member(program.programme, customer):
             continue
         for rule in rules:
             key = f"birthday:{rule.id}:{customer_id}:{today.year}"
@@ -142,3 +157,11 @@ def award_birthdays(session: Session, today: date | None = None) -> int:
             )
             given += 0 if entry.replayed else 1
     return given
+
+
+# The job's day is the UTC date of its run, as for `award_birthdays` without `today`.
+BIRTHDAYS = Job(
+    "birthdays",
+    lambda session, now: _born_on(session, now.date()),
+    lambda session, customer_ids, now: _award_birthdays(session, customer_ids, now.date(), now),
+)

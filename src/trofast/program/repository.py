@@ -282,13 +282,12 @@ def tier_history(session: Session, customer_id: int, limit: int) -> Sequence[Tie
     ).all()
 
 
-def due_reviews(session: Session, now: datetime, limit: int) -> list[int]:
+def due_reviews(session: Session, now: datetime) -> list[int]:
     return list(
         session.scalars(
             select(MemberTier.customer_id)
             .where(MemberTier.review_at <= now)
             .order_by(MemberTier.customer_id)
-            .limit(limit)
         )
     )
 

@@ -7,11 +7,13 @@ the `tier.changed` event later flows read.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from trofast.db import Job
 from trofast.kit.time import utc_now
 from trofast.ledger.core import member_accounts
 from trofast.models import MemberTier
@@ -86,28 +88,47 @@ def evaluate(
         repository.save_tier(session, None, _tier_row(program, rules, customer_id, current, now))
 
 
-def review_due(session: Session, now: datetime | None = None, batch: int = 500) -> int:
-    """Apply every due review (downgrades at the end of a period); returns reviews done."""
+def review_due(session: Session, now: datetime | None = None) -> int:
+    """Apply every due review (downgrades at the end of a period); returns reviews done.
+
+    All in the caller's transaction; `trofast program review-tiers` runs `REVIEW` in batches."""
     now = now or utc_now()
+    return review_members(session, _due(session, now), now)
+
+
+def review_members(session: Session, customer_ids: Sequence[int], now: datetime) -> int:
+    """Review these members: every period of theirs that has ended by `now`, oldest first."""
     program = active(session)
     if program is None or program.programme.tiers is None:
         return 0
     rules = program.programme.tiers
     done = 0
-    while customers := repository.due_reviews(session, now, batch):
-        for customer_id in customers:
-            _review(session, program, rules, customer_id, now)
+    for customer_id in sorted(customer_ids):
+        # The member's lock, as for every tier change; ascending ids, as every job locks.
+        member_accounts(session, customer_id, now)
+        # A job that missed reviews catches up period by period: each moves `review_at` on.
+        while _review(session, program, rules, customer_id, now):
             done += 1
     return done
 
 
+def _due(session: Session, now: datetime) -> list[int]:
+    program = active(session)
+    if program is None or program.programme.tiers is None:
+        return []
+    return repository.due_reviews(session, now)
+
+
+REVIEW = Job("review-tiers", _due, review_members)
+
+
 def _review(
     session: Session, program: Active, rules: Tiers, customer_id: int, now: datetime
-) -> None:
-    member_accounts(session, customer_id, now)  # the member's lock, as for every tier change
+) -> bool:
+    """One due review of the member (locked by the caller); False when none is due."""
     row = repository.member_tier(session, customer_id)
     if row is None or row.review_at is None or row.review_at > now:
-        return
+        return False
     current = tiers.level_of(rules, row.level)
     ended_at = row.review_at
     started_at = _period_before(rules, ended_at)
@@ -122,11 +143,12 @@ def _review(
             {
                 "customer_id": customer_id,
                 # The next period's end, even when it is already past (the job missed it):
-                # `review_due` picks the member again, so every ended period is reviewed.
+                # the caller reviews the member again, so every ended period is reviewed.
                 "review_at": tiers.next_review(rules, ended_at),
                 "updated_at": now,
             },
         )
+    return True
 
 
 def _period_before(rules: Tiers, end: datetime) -> datetime | None:

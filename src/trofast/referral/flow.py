@@ -16,10 +16,12 @@ Locks are taken referral row first, then the referrer's ledger accounts, in ever
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from trofast.db import Job
 from trofast.ledger import service as ledger
 from trofast.ledger.core import Reasons
 from trofast.models import Order, Referral
@@ -28,8 +30,6 @@ from trofast.program.document import Programme
 from trofast.program.expiry import expires_after
 from trofast.program.service import Active, active
 from trofast.referral import repository, rules
-
-BATCH = 500
 
 
 def expires_at(programme: Programme, now: datetime) -> datetime | None:
@@ -162,19 +162,34 @@ def recheck(session: Session, program: Active, referral: Referral, now: datetime
 
 
 def complete_due(session: Session, now: datetime) -> int:
-    """Reward every pending referral whose first order's return window has closed."""
+    """Reward every pending referral whose first order's return window has closed.
+
+    All in the caller's transaction; `trofast program referrals` runs `COMPLETE` in batches."""
+    return complete(session, _due(session, now), now)
+
+
+def complete(session: Session, referral_ids: Sequence[int], now: datetime) -> int:
+    """Bring these referrals in line (rewarding those due); returns how many completed."""
     program = active(session)
     if program is None or program.programme.referrals is None:
         return 0
-    done, after = 0, 0
-    while batch := repository.due(session, now, after, BATCH):
-        for referral_id in batch:
-            referral = repository.lock(session, referral_id)
-            assert referral is not None
-            if referral.first_order_id is None:
-                continue
-            order = repository.order(session, referral.first_order_id)
-            _advance(session, program, referral, order, now)
-            done += referral.status == "completed"
-        after = batch[-1]
+    done = 0
+    for referral_id in sorted(referral_ids):
+        referral = repository.lock(session, referral_id)
+        assert referral is not None  # referrals are never deleted
+        if referral.first_order_id is None:
+            continue
+        order = repository.order(session, referral.first_order_id)
+        _advance(session, program, referral, order, now)
+        done += referral.status == "completed"
     return done
+
+
+def _due(session: Session, now: datetime) -> list[int]:
+    program = active(session)
+    if program is None or program.programme.referrals is None:
+        return []
+    return repository.due(session, now)
+
+
+COMPLETE = Job("referrals", _due, complete)

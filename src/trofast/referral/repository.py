@@ -125,18 +125,16 @@ def move(
     return _rowcount(result) == 1
 
 
-def due(session: Session, now: datetime, after_id: int, limit: int) -> list[int]:
+def due(session: Session, now: datetime) -> list[int]:
     return list(
         session.scalars(
             select(Referral.id)
             .where(
-                Referral.id > after_id,
                 Referral.status == "pending",
                 Referral.first_order_id.is_not(None),
                 Referral.due_at <= now,
             )
             .order_by(Referral.id)
-            .limit(limit)
         )
     )
 
