@@ -86,3 +86,22 @@ def test_50_concurrent_duplicates_make_one_transaction(committed_engine: Engine)
         assert session.scalar(select(func.count()).select_from(LedgerTransaction)) == 1
         assert queries.balance_summary(session, member).available == 120
         assert verify(session) == []
+
+
+def test_50_concurrent_first_earnings_of_a_member_all_count(committed_engine: Engine) -> None:
+    # No accounts yet: one transaction creates them (and, having inserted the rows, takes no
+    # lock on them); the others wait on its INSERT, then lock the rows it committed.
+    member = setup_member(committed_engine)
+    factory = build_sessionmaker(committed_engine)
+
+    def earn(i: int) -> bool:
+        with unit_of_work(factory) as session:
+            return service.earn(session, member, f"order-{i}:earn", 10 + i, now=T0).replayed
+
+    replays = all_at_once(N, earn)
+
+    assert replays == [False] * N
+    with Session(committed_engine) as session:
+        assert session.scalar(select(func.count()).select_from(LedgerTransaction)) == N
+        assert queries.balance_summary(session, member).available == sum(10 + i for i in range(N))
+        assert verify(session) == []

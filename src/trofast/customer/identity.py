@@ -59,9 +59,7 @@ def resolve(session: Session, source: str, customer: CustomerIn, seen_at: dateti
         found = merge.settle(session, keys, found, now)
     if found:
         customer_id = _best(found)
-        for key in keys:
-            if key not in found:
-                repository.claim_identity(session, key, customer_id, now)
+        repository.claim_identities(session, [k for k in keys if k not in found], customer_id, now)
     else:
         # A new person is inserted with the profile this event gives, rather than created
         # empty and updated at once (two statements on every first order).
@@ -76,7 +74,8 @@ def resolve(session: Session, source: str, customer: CustomerIn, seen_at: dateti
                 "is_member": False,
             },
         )
-        lost = [k for k in keys if not repository.claim_identity(session, k, customer_id, now)]
+        claimed = repository.claim_identities(session, keys, customer_id, now)
+        lost = [k for k in keys if k not in claimed]
         if not lost:
             return customer_id
         holders = repository.identities_for(session, lost)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, delete, func, or_, select, union, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from trofast.kit.sql import insert_ignore
+from trofast.kit.sql import insert_ignore, insert_ignore_all
 from trofast.kit.txcache import hold
 from trofast.models import (
     Checkout,
@@ -101,23 +101,26 @@ def insert_customer(session: Session, values: dict[str, Any]) -> int:
     return hold(session, customer).id
 
 
-def claim_identity(session: Session, key: IdentityKey, customer_id: int, now: datetime) -> bool:
-    """Attach an identity unless another customer holds it; True when this call attached it."""
-    kind, source, value = key
-    inserted = insert_ignore(
+def claim_identities(
+    session: Session, keys: Sequence[IdentityKey], customer_id: int, now: datetime
+) -> set[IdentityKey]:
+    """Attach identities unless another customer holds them, in one INSERT that takes them
+    in the order given; the keys this call attached."""
+    if not keys:
+        return set()
+    rows = [
+        {"customer_id": customer_id, "kind": kind, "source": source, "value": value,
+         "created_at": now}
+        for kind, source, value in keys
+    ]  # fmt: skip
+    claimed = insert_ignore_all(
         session,
         CustomerIdentity.__table__,  # type: ignore[arg-type]
-        {
-            "customer_id": customer_id,
-            "kind": kind,
-            "source": source,
-            "value": value,
-            "created_at": now,
-        },
+        rows,
         conflict=["kind", "source", "value"],
-        returning=CustomerIdentity.id,
+        returning=(CustomerIdentity.kind, CustomerIdentity.source, CustomerIdentity.value),
     )
-    return inserted is not None
+    return {(row.kind, row.source, row.value) for row in claimed}
 
 
 def move_identities(session: Session, from_id: int, to_id: int) -> None:

@@ -128,16 +128,20 @@ def member_accounts(
     else:
         ids = repository.existing_accounts(session, [name for name, _, _ in wanted])
     opened = names[1] not in ids
+    created: set[str] = set()
     if opened or names[0] not in ids:
         # A member's accounts reference its customer row, so only a member without
         # accounts yet needs the existence check (one statement saved on every write).
         if not known and not repository.customer_exists(session, customer_id):
             raise MemberNotFound(f"no customer {customer_id}", detail={"customer_id": customer_id})
-        ids = repository.ensure_accounts(session, wanted, now, found=ids)
+        ids, created = repository.ensure_accounts(session, wanted, now, found=ids)
     pending, available = ids[names[0]], ids[names[1]]
     # Only the member's rows are locked: system accounts are shared by every member and
-    # locking them would serialise the whole ledger.
-    repository.lock_accounts(session, [pending, available])
+    # locking them would serialise the whole ledger. Rows this transaction has just
+    # inserted need no lock: no other transaction sees them before it commits, and one
+    # inserting the same names waits on their unique index entries until then.
+    if not created.issuperset(names):
+        repository.lock_accounts(session, [pending, available])
     system = cache[_SYSTEM] = {kind: ids[f"system:{kind}"] for kind in SYSTEM_KINDS}
     return Accounts(pending, available, system, opened)
 

@@ -54,8 +54,9 @@ def ensure_accounts(
     now: datetime,
     *,
     found: dict[str, int] | None = None,
-) -> dict[str, int]:
+) -> tuple[dict[str, int], set[str]]:
     """Account ids by name, creating the missing ones; `wanted` is (name, kind, customer_id).
+    Also the names this call created.
 
     `found`: what `existing_accounts` already returned for these names, if the caller has it.
     """
@@ -67,14 +68,16 @@ def ensure_accounts(
         for name, kind, customer_id in wanted
         if name not in found
     ]
-    if missing:
-        found.update(_insert_accounts(session, missing))
-        # Two first transactions of one member race to create its accounts: the loser of
-        # the INSERT ... ON CONFLICT reads the winner's rows instead of failing.
-        lost = [str(row["name"]) for row in missing if row["name"] not in found]
-        if lost:
-            found.update(existing_accounts(session, lost))
-    return found
+    if not missing:
+        return found, set()
+    created = _insert_accounts(session, missing)
+    found.update(created)
+    # Two first transactions of one member race to create its accounts: the loser of the
+    # INSERT ... ON CONFLICT reads the winner's rows instead of failing.
+    lost = [str(row["name"]) for row in missing if row["name"] not in found]
+    if lost:
+        found.update(existing_accounts(session, lost))
+    return found, set(created)
 
 
 def _insert_accounts(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
