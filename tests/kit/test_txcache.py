@@ -193,10 +193,9 @@ _EVENT: TypeAdapter[Any] = TypeAdapter(CanonicalEvent)
 
 
 def _reads(seen: list[tuple[str, Any]], table: str) -> int:
-    return sum(
-        s.lstrip().upper().startswith("SELECT") and f" {table}." in s.split(" FROM ", 1)[0]
-        for s, _ in seen
-    )
+    """SELECTs that return columns of `table`."""
+    columns = [" ".join(s.split()).split(" FROM ", 1)[0] for s, _ in seen]
+    return sum(c.startswith("SELECT ") and f" {table}." in c for c in columns)
 
 
 def test_a_held_row_is_answered_without_a_statement(db_session: Session) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from tests.ingest.factories import order_body, refund_body, shipment_body
 from tests.program.conftest import Ingest
+from tests.support.sql import sent
 from trofast.ledger import queries
 from trofast.ledger.jobs import settle_due
 from trofast.ledger.verify import verify
@@ -200,3 +201,30 @@ def test_of_two_orders_placed_at_the_same_moment_only_the_first_recorded_gets_th
 
 def _member_order(session: Session, external_id: str) -> int:
     return session.scalars(select(Order.id).where(Order.external_id == external_id)).one()
+
+
+def test_a_new_order_is_not_probed_for_refunds(
+    db_session: Session, programme: int, ingest: Ingest
+) -> None:
+    with sent(db_session) as seen:
+        ingest(order_body())
+
+    assert not [s for s, _ in seen if " FROM refunds " in " ".join(s.split()) + " "]
+    assert _earnings(db_session) == {"earn:base": 1178, "earn:first": 100}
+
+
+def test_a_refund_of_nothing_parked_before_its_order_still_reverses_the_lines(
+    db_session: Session, programme: int, ingest: Ingest
+) -> None:
+    # The refund arrives first, with lines but no money (an exchange): its order is a shell.
+    ingest(refund_body(amount="0", lines=[{"line_id": "L1", "quantity": 1, "amount": "0"}]))
+
+    ingest(order_body())
+
+    # One of L1's two units came back: half of what L1 earned, from each rule, is reversed.
+    assert _earnings(db_session) == {
+        "earn:base": 1178,
+        "earn:first": 100,
+        "reverse:base": -499,
+        "reverse:first": -42,
+    }

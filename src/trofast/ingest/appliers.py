@@ -106,7 +106,8 @@ def _order_snapshot(ctx: ApplyContext, event: OrderPlaced | OrderUpdated) -> Res
         "status": "applied",
         "customer_id": customer_id,
         "order_id": result.order_id,
-        **_sync(ctx, result.order),
+        # An order this event inserted (not a shell that facts were parked on) has no refunds.
+        **_sync(ctx, result.order, new_order=result.created and not result.was_shell),
     }
 
 
@@ -130,12 +131,14 @@ def _on_order(
     return applier
 
 
-def _sync(ctx: ApplyContext, order: Order) -> Result:
+def _sync(ctx: ApplyContext, order: Order, *, new_order: bool = False) -> Result:
     """Let the programme earn or reverse what the order now calls for."""
     if order.status == "cancelled":
         # Before the engine's reversals: the points the order paid with come back first.
         points_payments.order_cancelled(ctx.session, order)
-    synced = engine.sync_order(ctx.session, order, event_id=ctx.event_id, now=ctx.now)
+    synced = engine.sync_order(
+        ctx.session, order, event_id=ctx.event_id, now=ctx.now, new_order=new_order
+    )
     return {"points": synced.earned} if synced is not None and synced.earned else {}
 
 

@@ -38,9 +38,17 @@ class OrderSync:
 
 
 def sync_order(
-    session: Session, order: Order, *, event_id: int | None, now: datetime
+    session: Session,
+    order: Order,
+    *,
+    event_id: int | None,
+    now: datetime,
+    new_order: bool = False,
 ) -> OrderSync | None:
-    """Earn, reverse and reschedule what this order calls for; None when it earns nothing."""
+    """Earn, reverse and reschedule what this order calls for; None when it earns nothing.
+
+    `new_order`: the caller inserted the order's row in this transaction, so no refund can
+    point at it yet (the reconciliation's probe for refunds is skipped)."""
     # The order's lines, refunds and shipments may still be pending in the session (it
     # does not autoflush); every query below must see them.
     session.flush()
@@ -58,7 +66,7 @@ def sync_order(
     earned = 0
     if order.paid_at is not None and order.status != "cancelled":
         earned = _earn(session, program, order, event_id, now)
-    written = _reverse_returns(session, program.programme, order, event_id, now)
+    written = _reverse_returns(session, program.programme, order, event_id, now, new_order)
     _reschedule(session, program.programme, order)
     if earned or written:
         tiering.evaluate(session, program, customer.id, now, returned=bool(written))
@@ -175,16 +183,22 @@ def _facts(session: Session, programme: Programme, order: Order) -> earning.Orde
 
 
 def _reverse_returns(
-    session: Session, programme: Programme, order: Order, event_id: int | None, now: datetime
+    session: Session,
+    programme: Programme,
+    order: Order,
+    event_id: int | None,
+    now: datetime,
+    new_order: bool,
 ) -> int:
     assert order.customer_id is not None
     cancelled = order.status == "cancelled"
     if (
         not cancelled
         and order.refunded_minor == 0
-        and not repository.has_refunds(session, order.id)
+        # A refund of nothing (lines only) leaves `refunded_minor` at 0: probe for one.
+        and (new_order or not repository.has_refunds(session, order.id))
     ):
-        return 0  # the common case, one indexed probe instead of the reconciliation queries
+        return 0  # the common case: no reconciliation queries
     earnings = repository.order_earnings(session, order.id)
     if not earnings:
         return 0
