@@ -69,7 +69,9 @@ def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     command = [sys.executable, "-m", "trofast.cli.main", "serve", "--port", str(port)]
     server = subprocess.Popen([*command, "--workers", "2"], env=env)
     try:
-        _wait(lambda: _answers(f"http://127.0.0.1:{port}") and len(_children(server.pid)) == 2)
+        # Every worker listening, not only started: until the second binds its socket, the
+        # kernel gives every connection to the first.
+        _wait(lambda: _answers(f"http://127.0.0.1:{port}") and _all_listening(server.pid, port))
         yield server, port
     finally:
         if server.poll() is None:
@@ -77,11 +79,28 @@ def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
             server.wait()
 
 
+def _all_listening(server: int, port: int) -> bool:
+    workers = _children(server)
+    return len(workers) == 2 and min(_sockets(port, workers, _LISTEN).values()) == 1
+
+
 def _connection_owners(port: int, pids: list[int]) -> dict[int, int]:
     """Established connections to `port`, counted by the worker whose socket holds them."""
+    return _sockets(port, pids, _ESTABLISHED)
+
+
+_ESTABLISHED, _LISTEN = "01", "0A"  # the `st` column of /proc/net/tcp
+
+
+def _sockets(port: int, pids: list[int], state: str) -> dict[int, int]:
+    """Sockets on local `port` in `state`, counted by the process (of `pids`) holding them."""
     inodes: dict[str, int] = {}
     for pid in pids:
-        for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue  # ended meanwhile
+        for fd in fds:
             try:
                 target = os.readlink(fd)
             except OSError:
@@ -92,7 +111,7 @@ def _connection_owners(port: int, pids: list[int]) -> dict[int, int]:
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
         local_port = int(fields[1].split(":")[1], 16)
-        if local_port == port and fields[3] == "01" and fields[9] in inodes:  # 01: ESTABLISHED
+        if local_port == port and fields[3] == state and fields[9] in inodes:
             owners[inodes[fields[9]]] += 1
     return owners
 
