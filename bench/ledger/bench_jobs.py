@@ -28,15 +28,13 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import text
-
+from bench.ledger.bench_verify import build_in_sql
 from trofast.config import Settings
 from trofast.db import build_engine, build_sessionmaker, run_job, unit_of_work
 from trofast.ledger import jobs
 from trofast.ledger import service as ledger
 from trofast.ledger.core import SYSTEM_KINDS
 from trofast.ledger.verify import verify
-from trofast.migrate import upgrade
 
 PG = os.environ.get("TROFAST_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 EARNED = datetime(2026, 3, 1, tzinfo=UTC)
@@ -70,18 +68,8 @@ BUILD = [
 
 
 def build(url: str, members: int) -> None:
-    engine = build_engine(Settings(database_url=url))
-    upgrade(engine)
     params = {"n": members, "kinds": list(SYSTEM_KINDS), "earned": EARNED, "t1": T1, "t2": T2}
-    with engine.begin() as conn:
-        for statement in BUILD:
-            conn.execute(text(statement), params)
-        for table in ("customers", "ledger_accounts", "ledger_transactions", "ledger_lots"):
-            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                              f"(SELECT max(id) FROM {table}))"))  # fmt: skip
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("ANALYZE"))
-    engine.dispose()
+    build_in_sql(url, BUILD, params)
 
 
 def settle_with_probes(url: str, members: range, now: datetime, batch: int) -> dict[str, float]:

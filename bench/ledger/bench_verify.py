@@ -76,10 +76,16 @@ def build(url: str, postings: int, members: int) -> None:
         "spends": spends,
         "kinds": list(SYSTEM_KINDS),
     }
+    build_in_sql(url, BUILD, params)
+
+
+def build_in_sql(url: str, statements: list[str], params: dict[str, object]) -> None:
+    """Migrate a fresh database, run `statements` (which set ids themselves), move the
+    id sequences past them, and ANALYZE."""
     engine = build_engine(Settings(database_url=url))
     upgrade(engine)
     with engine.begin() as conn:
-        for statement in BUILD:
+        for statement in statements:
             conn.execute(text(statement), params)
         for table in ("customers", "ledger_accounts", "ledger_transactions", "ledger_lots"):
             conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
