@@ -92,6 +92,11 @@ STEPS = [
         _module("bench.ledger.bench_verify", "--postings", "200000", "--members", "5000"),
     ),
     Step(
+        "ledger-jobs",
+        _module("bench.ledger.bench_jobs", "--members", "20000"),
+        _module("bench.ledger.bench_jobs", "--members", "500"),
+    ),
+    Step(
         "backtest",
         _script("bench/program/bench_backtest.py"),
         _script("bench/program/bench_backtest.py", "--orders", str(DATA / "orders_20000.csv")),
