@@ -276,6 +276,22 @@ def test_the_29th_of_february_is_celebrated_on_the_28th_in_other_years(
     assert queries.balance_summary(db_session, leap).available == 500
 
 
+def test_the_birthday_job_gives_the_bonuses_of_the_utc_day_it_runs(
+    db_session: Session, ingest: Ingest
+) -> None:
+    _apply(db_session)
+    _born(db_session, ingest, "kari@example.no", "1990-03-15")
+    _born(db_session, ingest, "ola@example.no", "1990-03-16")
+
+    late = datetime(2026, 3, 15, 23, 59, tzinfo=UTC)
+    assert actions.BIRTHDAYS.run_all(db_session, late) == 1
+    assert actions.BIRTHDAYS.run_all(db_session, datetime(2026, 3, 15, 8, tzinfo=UTC)) == 0
+
+    kari, ola = _customer(db_session), _customer(db_session, "ola@example.no")
+    assert queries.balance_summary(db_session, kari).available == 250
+    assert queries.balance_summary(db_session, ola).available == 0
+
+
 def test_no_birthday_bonus_for_non_members_of_an_opt_in_programme(
     db_session: Session, ingest: Ingest
 ) -> None:

@@ -74,11 +74,11 @@ def _identities_for(count: int, with_customers: bool) -> Select[Any]:
         CustomerIdentity.value,
         CustomerIdentity.customer_id,
     ]
-    query = select(*columns)
-    if with_customers:
-        query = select(*columns, Customer).join(
-            Customer, Customer.id == CustomerIdentity.customer_id
-        )
+    query = (
+        select(*columns, Customer).join(Customer, Customer.id == CustomerIdentity.customer_id)
+        if with_customers
+        else select(*columns)
+    )
     return query.where(
         or_(
             *(

@@ -33,14 +33,12 @@ def settle_due(session: Session, now: datetime | None = None) -> int:
     """Make every pending lot whose `available_at` has passed available; returns the count.
 
     All in the caller's transaction; `trofast ledger settle` runs `SETTLE` in batches."""
-    now = now or utc_now()
-    return settle_members(session, repository.members_with_due_pending_lots(session, now), now)
+    return SETTLE.run_all(session, now or utc_now())
 
 
 def expire_due(session: Session, now: datetime | None = None) -> int:
     """Move the remainder of every lot past `expires_at` to `expired`; returns the count."""
-    now = now or utc_now()
-    return expire_members(session, repository.members_with_due_expiring_lots(session, now), now)
+    return EXPIRE.run_all(session, now or utc_now())
 
 
 def settle_members(session: Session, customer_ids: Sequence[int], now: datetime) -> int:

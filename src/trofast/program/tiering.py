@@ -92,8 +92,7 @@ def review_due(session: Session, now: datetime | None = None) -> int:
     """Apply every due review (downgrades at the end of a period); returns reviews done.
 
     All in the caller's transaction; `trofast program review-tiers` runs `REVIEW` in batches."""
-    now = now or utc_now()
-    return review_members(session, _due(session, now), now)
+    return REVIEW.run_all(session, now or utc_now())
 
 
 def review_members(session: Session, customer_ids: Sequence[int], now: datetime) -> int:

@@ -165,7 +165,7 @@ def complete_due(session: Session, now: datetime) -> int:
     """Reward every pending referral whose first order's return window has closed.
 
     All in the caller's transaction; `trofast program referrals` runs `COMPLETE` in batches."""
-    return complete(session, _due(session, now), now)
+    return COMPLETE.run_all(session, now)
 
 
 def complete(session: Session, referral_ids: Sequence[int], now: datetime) -> int:
