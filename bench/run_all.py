@@ -97,6 +97,11 @@ STEPS = [
         _module("bench.ledger.bench_jobs", "--members", "500"),
     ),
     Step(
+        "ledger-due",
+        _module("bench.ledger.bench_due", "--postings", "10000000", "--members", "100000"),
+        _module("bench.ledger.bench_due", "--postings", "200000", "--members", "5000"),
+    ),
+    Step(
         "backtest",
         _script("bench/program/bench_backtest.py"),
         _script("bench/program/bench_backtest.py", "--orders", str(DATA / "orders_20000.csv")),

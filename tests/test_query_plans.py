@@ -9,6 +9,7 @@ plan reads a whole table or index). SQLite's plans do not depend on table sizes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from importlib.resources import files
 from typing import Any
 
@@ -21,6 +22,7 @@ from tests.support.sql import sent
 from trofast.customer import repository as customers
 from trofast.ingest.schemas import CanonicalEvent
 from trofast.ingest.service import apply_events
+from trofast.ledger import repository as ledger
 from trofast.models import Base
 from trofast.program import repository as programmes
 from trofast.program import service as programmes_service
@@ -122,3 +124,14 @@ def test_the_order_event_path_probes_indexes(db_session: Session) -> None:
     assert {"customer_identities", "ledger_transactions", "ledger_lots"} <= read.keys()
     scanned = {t: statement for t, statement in read.items() if statement and t not in SMALL}
     assert scanned == {}
+
+
+@pytest.mark.parametrize(
+    "due", [ledger.members_with_due_pending_lots, ledger.members_with_due_expiring_lots]
+)
+def test_the_hourly_jobs_find_due_lots_by_index(
+    db_session: Session, due: Callable[[Session, datetime], list[int]]
+) -> None:
+    # Run every hour over a ledger that only grows: a scan would cost the ledger's size.
+    read = accesses(db_session, lambda: due(db_session, datetime(2026, 3, 1, tzinfo=UTC)))
+    assert read == {"ledger_lots": None}
