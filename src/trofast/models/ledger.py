@@ -66,8 +66,8 @@ class LedgerTransaction(Base):
     effective_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-# Index predicates; queries repeat them word for word (ledger/repository.py), since neither
-# database uses a partial index for a query whose condition is a bound parameter.
+# Index predicates; the queries repeat them word for word (ledger/repository.py): under a
+# generic plan PostgreSQL cannot use a partial index for a condition on a bound parameter.
 DUE_PENDING = "state = 'pending'"
 DUE_EXPIRING = "remaining > 0 AND expires_at IS NOT NULL"
 
