@@ -71,6 +71,8 @@ STEPS = [
             "30",  # with the programme a batch of 100 takes seconds; 15 s completes too few
             "--programme",
             "src/trofast/demo/programme.yaml",
+            "--paced",
+            "40,60,80",
         ),
         _module(
             "bench.ingest.bench_http",

@@ -1,7 +1,9 @@
 -- wrk script: every request is a new order.placed event (unique id), or a batch of them.
 -- BATCH=1 sends single events; the key comes from the KEY environment variable.
+-- RATE_PER_THREAD paces the requests (see bench/pace.lua, whose path is in PACE_LUA).
 local batch = tonumber(os.getenv("BATCH") or "1")
 local key = os.getenv("KEY")
+local pace = dofile(os.getenv("PACE_LUA"))
 local thread_counter = 0
 local threads = {}
 
@@ -43,6 +45,8 @@ function request()
   for i = 1, batch do parts[i] = event(prefix .. "-" .. i, first + i) end
   return wrk.format(nil, "/v1/events", nil, '{"events":[' .. table.concat(parts, ",") .. ']}')
 end
+
+delay = pace.delay
 
 function done(summary, latency, requests)
   io.write(string.format(
