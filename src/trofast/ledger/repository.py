@@ -205,7 +205,8 @@ def spendable_lots(session: Session, customer_id: int, now: datetime) -> list[Ro
     )
 
 
-# The predicates of the due-lot indexes as they are written there, so both databases use them.
+# The due-lot indexes' predicates, literally (models/ledger.py): with a bound parameter in
+# their place, PostgreSQL's generic plan for the prepared statement cannot use them.
 _DUE_PENDING = (text(DUE_PENDING), LedgerLot.available_at <= bindparam("now"))
 _DUE_EXPIRING = (text(DUE_EXPIRING), LedgerLot.expires_at <= bindparam("now"))
 
