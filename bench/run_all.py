@@ -80,6 +80,8 @@ STEPS = [
             "3",
             "--programme",
             "src/trofast/demo/programme.yaml",
+            "--paced",
+            "40",
         ),
         needs_wrk=True,
     ),

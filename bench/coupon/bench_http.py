@@ -26,6 +26,7 @@ import httpx
 from sqlalchemy import func, select
 
 from bench import wrk as wrk_run
+from bench.scratch import fresh_database
 from trofast.auth import service as auth
 from trofast.auth.scopes import Scope
 from trofast.config import Settings
@@ -36,13 +37,6 @@ from trofast.migrate import upgrade
 from trofast.models import Coupon, CouponRedemption
 
 HERE = Path(__file__).parent
-PG = os.environ.get("TROFAST_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
-
-
-def fresh_database() -> str:
-    name = f"trofast_bench_coupon_{int(time.time())}"
-    subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
-    return f"{PG}/{name}"
 
 
 def prepare(url: str) -> tuple[str, str]:
@@ -84,7 +78,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=8766)
     args = parser.parse_args()
-    url = fresh_database()
+    url = fresh_database("trofast_bench_coupon")
     key, code = prepare(url)
     env = {
         **os.environ,

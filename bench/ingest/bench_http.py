@@ -28,6 +28,7 @@ from pathlib import Path
 import httpx
 
 from bench import wrk as wrk_run
+from bench.scratch import fresh_database
 from trofast.auth import service as auth
 from trofast.auth.scopes import Scope
 from trofast.config import Settings
@@ -36,13 +37,6 @@ from trofast.migrate import upgrade
 from trofast.program import service as program_service
 
 HERE = Path(__file__).parent
-PG = os.environ.get("TROFAST_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
-
-
-def fresh_database() -> str:
-    name = f"trofast_bench_{int(time.time())}"
-    subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
-    return f"{PG}/{name}"
 
 
 def make_key(url: str, programme: Path | None = None) -> str:

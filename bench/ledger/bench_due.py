@@ -17,7 +17,6 @@ import argparse
 import os
 import platform
 import statistics
-import subprocess
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -25,7 +24,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from bench.ledger.bench_verify import PG, build
+from bench.ledger.bench_verify import build
+from bench.scratch import scratch_database
 from trofast.config import Settings
 from trofast.db import build_engine, build_sessionmaker, unit_of_work
 from trofast.ledger import repository
@@ -74,17 +74,12 @@ def main() -> None:
     parser.add_argument("--postings", type=int, default=10_000_000)
     parser.add_argument("--members", type=int, default=100_000)
     args = parser.parse_args()
-    name = f"trofast_bench_due_{int(time.time())}"
-    subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
-    url = f"{PG}/{name}"
-    try:
+    with scratch_database("trofast_bench_due") as url:
         build(url, args.postings, args.members)
         analyze(url, DATES)
         with_indexes = timed(url)
         analyze(url, *(f"DROP INDEX {index}" for index in INDEXES))
         without = timed(url)
-    finally:
-        subprocess.run(["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE {name}"], check=False)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()}")
     lots = args.postings // 2 - args.postings // 2 // 5  # bench_verify: 4 of 5 transactions earn
     print(f"{lots:,} lots; searches an hour after T0, median of 5")

@@ -23,12 +23,12 @@ import os
 import platform
 import random
 import statistics
-import subprocess
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 from bench.ledger.bench_verify import build_in_sql
+from bench.scratch import scratch_database
 from trofast.config import Settings
 from trofast.db import build_engine, build_sessionmaker, run_job, unit_of_work
 from trofast.ledger import jobs
@@ -36,7 +36,6 @@ from trofast.ledger import service as ledger
 from trofast.ledger.core import SYSTEM_KINDS
 from trofast.ledger.verify import verify
 
-PG = os.environ.get("TROFAST_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 EARNED = datetime(2026, 3, 1, tzinfo=UTC)
 T1, T2 = EARNED + timedelta(days=14), EARNED + timedelta(days=15)
 
@@ -114,10 +113,7 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=200)
     args = parser.parse_args()
-    name = f"trofast_bench_jobs_{int(time.time())}"
-    subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
-    url = f"{PG}/{name}"
-    try:
+    with scratch_database("trofast_bench_jobs") as url:
         build(url, args.members)
         n = args.members
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()}")
@@ -135,8 +131,6 @@ def main() -> None:
         with unit_of_work(build_sessionmaker(engine)) as session:
             print(f"ledger verify: {len(verify(session))} violation(s)")
         engine.dispose()
-    finally:
-        subprocess.run(["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE {name}"], check=False)
 
 
 if __name__ == "__main__":

@@ -14,18 +14,16 @@ import argparse
 import os
 import platform
 import resource
-import subprocess
 import time
 
 from sqlalchemy import text
 
+from bench.scratch import scratch_database
 from trofast.config import Settings
 from trofast.db import build_engine, build_sessionmaker, unit_of_work
 from trofast.ledger.core import SYSTEM_KINDS
 from trofast.ledger.verify import verify
 from trofast.migrate import upgrade
-
-PG = os.environ.get("TROFAST_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 
 # Accounts: the system accounts take ids 1..6, member c has pending 6+2c-1, available 6+2c.
 BUILD = [
@@ -101,20 +99,18 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
     args = parser.parse_args()
-    name = f"trofast_bench_verify_{int(time.time())}"
-    subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
-    url = f"{PG}/{name}"
-    started = time.perf_counter()
-    build(url, args.postings, args.members)
-    built = time.perf_counter() - started
-    engine = build_engine(Settings(database_url=url))
-    with unit_of_work(build_sessionmaker(engine)) as session:
-        count = session.scalar(text("SELECT count(*) FROM ledger_postings"))
-        per_check: dict[str, float] = {}
+    with scratch_database("trofast_bench_verify", keep=args.keep) as url:
         started = time.perf_counter()
-        violations = verify(session, timings=per_check)
-        seconds = time.perf_counter() - started
-    engine.dispose()
+        build(url, args.postings, args.members)
+        built = time.perf_counter() - started
+        engine = build_engine(Settings(database_url=url))
+        with unit_of_work(build_sessionmaker(engine)) as session:
+            count = session.scalar(text("SELECT count(*) FROM ledger_postings"))
+            per_check: dict[str, float] = {}
+            started = time.perf_counter()
+            violations = verify(session, timings=per_check)
+            seconds = time.perf_counter() - started
+        engine.dispose()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()}")
     print(f"built {count:,} postings for {args.members:,} members in {built:.1f} s")
@@ -123,8 +119,6 @@ def main() -> None:
         print(f"  {check}: {spent:.1f} s")
     if args.keep:
         print(f"kept {url}")
-    else:
-        subprocess.run(["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE {name}"], check=False)
 
 
 if __name__ == "__main__":

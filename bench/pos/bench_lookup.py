@@ -42,6 +42,7 @@ import httpx
 from sqlalchemy import Engine, event, text
 
 from bench import wrk as wrk_run
+from bench.scratch import fresh_database
 from trofast.auth import service as auth
 from trofast.auth.scopes import Scope
 from trofast.config import Settings
@@ -56,7 +57,6 @@ from trofast.program import service as programmes
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
-PG = os.environ.get("TROFAST_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 HOT = 2000
 
 CUSTOMERS = """
@@ -83,12 +83,6 @@ rewards:
   - {id: tote, name: Tote bag, kind: custom, cost: 100}
   - {id: ship, name: Free shipping, kind: free_shipping, cost: 150, channels: [web]}
 """
-
-
-def fresh_database() -> str:
-    name = f"trofast_bench_till_{int(time.time())}"
-    subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
-    return f"{PG}/{name}"
 
 
 def generate(engine: Engine, members: int) -> float:
@@ -190,7 +184,7 @@ def main() -> None:
     parser.add_argument("--paced-runs", type=int, default=3, help="paced runs, one row each")
     parser.add_argument("--database", help="reuse a database an earlier run generated")
     args = parser.parse_args()
-    url = args.database or fresh_database()
+    url = args.database or fresh_database("trofast_bench_till")
     secret = secrets.token_urlsafe(32)
     engine = build_engine(Settings(database_url=url, _env_file=None))
     took = 0.0

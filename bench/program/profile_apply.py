@@ -24,7 +24,7 @@ import pstats
 import time
 from pathlib import Path
 
-from bench.ingest.bench_http import fresh_database
+from bench.scratch import fresh_database
 from sqlalchemy import Engine, text
 
 from trofast.config import Settings
