@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from trofast.demo.catalog import FIRST_NAMES, LAST_NAMES, PRODUCTS, STORES
@@ -20,10 +20,12 @@ SOURCE = "demo-web"
 
 def generate(customers: int, seed: int, end: datetime) -> Iterator[Event]:
     rng = random.Random(seed)
+    # Birthdays draw from their own stream, so adding them left the rest of the shop as it was.
+    birthdays = random.Random(f"{seed}:birthdays")
     start = end - timedelta(days=365)
     events: list[Event] = []
     for n in range(1, customers + 1):
-        events.extend(_customer_events(rng, n, start, end))
+        events.extend(_customer_events(rng, n, start, end, _birthday(birthdays, end)))
     events.sort(key=lambda e: (e["occurred_at"], e["idempotency_key"]))
     yield from events
 
@@ -32,7 +34,18 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _customer_events(rng: random.Random, n: int, start: datetime, end: datetime) -> list[Event]:
+def _birthday(rng: random.Random, end: datetime) -> str | None:
+    """Seven in ten customers give a birthday (the programme's birthday bonus needs one):
+    an adult's, on any day of the year, 29 February included."""
+    if rng.random() >= 0.7:
+        return None
+    born = date(end.year - rng.randint(18, 75), 1, 1) + timedelta(days=rng.randrange(366))
+    return born.isoformat()
+
+
+def _customer_events(
+    rng: random.Random, n: int, start: datetime, end: datetime, birthday: str | None
+) -> list[Event]:
     first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
     email = f"{first}.{last}.{n}@example.no".lower()
     phone = f"+479{n:07d}"
@@ -50,7 +63,7 @@ def _customer_events(rng: random.Random, n: int, start: datetime, end: datetime)
             "type": "customer.upserted",
             "occurred_at": _iso(joined),
             "source": SOURCE,
-            "customer": customer,
+            "customer": customer if birthday is None else {**customer, "birthday": birthday},
             "consents": [{"channel": "email", "granted": rng.random() < 0.6}],
         }
     ]
