@@ -28,7 +28,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from bench.ledger.bench_verify import build_in_sql
-from bench.scratch import scratch_database
+from bench.scratch import fresh_database
 from trofast.config import Settings
 from trofast.db import build_engine, build_sessionmaker, run_job, unit_of_work
 from trofast.ledger import jobs
@@ -113,24 +113,24 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=200)
     args = parser.parse_args()
-    with scratch_database("trofast_bench_jobs") as url:
-        build(url, args.members)
-        n = args.members
-        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()}")
-        for label, group, now, batch in (
-            ("one transaction", range(1, n + 1), T1, n),
-            (f"batches of {args.batch}", range(n + 1, 2 * n + 1), T2, args.batch),
-        ):
-            f = settle_with_probes(url, group, now, batch)
-            print(
-                f"settle {f['lots']:,} lots, {label}: {f['seconds']:.1f} s; "
-                f"{f['probes']} probe writes waited p50 {f['p50_ms']:.1f} ms, "
-                f"p99 {f['p99_ms']:.0f} ms, max {f['max_ms']:.0f} ms"
-            )
-        engine = build_engine(Settings(database_url=url))
-        with unit_of_work(build_sessionmaker(engine)) as session:
-            print(f"ledger verify: {len(verify(session))} violation(s)")
-        engine.dispose()
+    url = fresh_database("trofast_bench_jobs")
+    build(url, args.members)
+    n = args.members
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()}")
+    for label, group, now, batch in (
+        ("one transaction", range(1, n + 1), T1, n),
+        (f"batches of {args.batch}", range(n + 1, 2 * n + 1), T2, args.batch),
+    ):
+        f = settle_with_probes(url, group, now, batch)
+        print(
+            f"settle {f['lots']:,} lots, {label}: {f['seconds']:.1f} s; "
+            f"{f['probes']} probe writes waited p50 {f['p50_ms']:.1f} ms, "
+            f"p99 {f['p99_ms']:.0f} ms, max {f['max_ms']:.0f} ms"
+        )
+    engine = build_engine(Settings(database_url=url))
+    with unit_of_work(build_sessionmaker(engine)) as session:
+        print(f"ledger verify: {len(verify(session))} violation(s)")
+    engine.dispose()
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import time
 
 from sqlalchemy import text
 
-from bench.scratch import scratch_database
+from bench.scratch import fresh_database
 from trofast.config import Settings
 from trofast.db import build_engine, build_sessionmaker, unit_of_work
 from trofast.ledger.core import SYSTEM_KINDS
@@ -99,18 +99,18 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
     args = parser.parse_args()
-    with scratch_database("trofast_bench_verify", keep=args.keep) as url:
+    url = fresh_database("trofast_bench_verify", keep=args.keep)
+    started = time.perf_counter()
+    build(url, args.postings, args.members)
+    built = time.perf_counter() - started
+    engine = build_engine(Settings(database_url=url))
+    with unit_of_work(build_sessionmaker(engine)) as session:
+        count = session.scalar(text("SELECT count(*) FROM ledger_postings"))
+        per_check: dict[str, float] = {}
         started = time.perf_counter()
-        build(url, args.postings, args.members)
-        built = time.perf_counter() - started
-        engine = build_engine(Settings(database_url=url))
-        with unit_of_work(build_sessionmaker(engine)) as session:
-            count = session.scalar(text("SELECT count(*) FROM ledger_postings"))
-            per_check: dict[str, float] = {}
-            started = time.perf_counter()
-            violations = verify(session, timings=per_check)
-            seconds = time.perf_counter() - started
-        engine.dispose()
+        violations = verify(session, timings=per_check)
+        seconds = time.perf_counter() - started
+    engine.dispose()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()}")
     print(f"built {count:,} postings for {args.members:,} members in {built:.1f} s")

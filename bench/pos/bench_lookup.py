@@ -9,8 +9,8 @@ card identity (3N identity rows). A hot set of 2,000 members spread over the id 
 history through the services (two earnings, one pending and one available, and a coupon),
 so a lookup reads a real balance, tier and coupon list. The demo programme (three tiers)
 is in force. The identity probe is EXPLAINed to show it uses the UNIQUE index.
-`--database URL` measures again on a database an earlier run generated (a fresh POS key; the
-member count is read from the database).
+`--database URL` measures again on a database an earlier run generated and kept (it prints
+its URL; a fresh POS key; the member count is read from the database).
 
 Before measuring, the tables and indexes are read into the operating system's page cache
 (`pg_prewarm`, mode `read`): a till's hot members are cached in a shop's steady state, and
@@ -184,7 +184,7 @@ def main() -> None:
     parser.add_argument("--paced-runs", type=int, default=3, help="paced runs, one row each")
     parser.add_argument("--database", help="reuse a database an earlier run generated")
     args = parser.parse_args()
-    url = args.database or fresh_database("trofast_bench_till")
+    url = args.database or fresh_database("trofast_bench_till", keep=True)
     secret = secrets.token_urlsafe(32)
     engine = build_engine(Settings(database_url=url, _env_file=None))
     took = 0.0
