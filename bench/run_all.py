@@ -106,6 +106,19 @@ STEPS = [
         _module("bench.ledger.bench_due", "--postings", "200000", "--members", "5000"),
     ),
     Step(
+        "ledger-spend",
+        _module("bench.ledger.bench_spend", "--postings", "2000000", "--members", "20000"),
+        _module(
+            "bench.ledger.bench_spend",
+            "--postings",
+            "200000",
+            "--members",
+            "2000",
+            "--spends",
+            "500",
+        ),
+    ),
+    Step(
         "backtest",
         _script("bench/program/bench_backtest.py"),
         _script("bench/program/bench_backtest.py", "--orders", str(DATA / "orders_20000.csv")),
