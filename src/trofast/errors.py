@@ -10,6 +10,7 @@ Every error the API returns is an `AppError` rendered by one handler as
     ├── NotFound (404)              not_found
     ├── Conflict (409)              idempotency_conflict, ...
     ├── PayloadTooLarge (413)       payload_too_large
+    ├── UnsupportedMediaType (415)  unsupported_media_type
     ├── TooManyRequests (429)       too_many_invalid_codes (with Retry-After)
     └── Unprocessable (422)         validation_error (payload shape only)
 
@@ -74,6 +75,11 @@ class Conflict(AppError):
 class PayloadTooLarge(AppError):
     status_code = 413
     default_code = "payload_too_large"
+
+
+class UnsupportedMediaType(AppError):
+    status_code = 415
+    default_code = "unsupported_media_type"
 
 
 class TooManyRequests(AppError):

@@ -83,6 +83,7 @@ def test_apply_twice_creates_one_version_then_show_it(database: str) -> None:
     second = runner.invoke(app, ["program", "apply", str(SAMPLE)])
     shown = runner.invoke(app, ["program", "show"])
     as_json = runner.invoke(app, ["program", "show", "--json"])
+    source = runner.invoke(app, ["program", "show", "--source"])
 
     assert first.exit_code == 0, first.output
     assert f"programme version 1 applied from {SAMPLE}" in flat(first.output)
@@ -95,6 +96,8 @@ def test_apply_twice_creates_one_version_then_show_it(database: str) -> None:
     assert "tiers on points, calendar_year" in flat(shown.output)
     assert "black-week" in shown.output
     assert json.loads(as_json.output)["earning"][0]["rates"]["NOK"] == "1"
+    assert source.exit_code == 0, source.output
+    assert source.output == SAMPLE.read_text()
 
 
 def test_apply_refuses_an_invalid_document_and_writes_nothing(

@@ -135,6 +135,95 @@ def test_validate_checks_without_applying(
     assert _versions(db_session) == 0
 
 
+YAML = """# Klubben: launched for the spring campaign
+name: Klubben
+currency: NOK
+earning:
+  - id: base
+    kind: spend
+    rates: {NOK: 1}   # one point per krone
+"""
+
+
+def test_a_yaml_document_applies_like_the_cli_and_keeps_its_comments(
+    app_client: TestClient, admin_headers: Headers, db_session: Session
+) -> None:
+    yaml_headers = {**admin_headers, "content-type": "application/yaml"}
+
+    checked = app_client.post("/v1/program/validate", content=YAML, headers=yaml_headers)
+    applied = app_client.put("/v1/program", content=YAML, headers=yaml_headers)
+    as_json = app_client.put(
+        "/v1/program",
+        json={"name": "Klubben", "currency": "NOK",
+              "earning": [{"id": "base", "kind": "spend", "rates": {"NOK": 1}}]},
+        headers=admin_headers,
+    )  # fmt: skip
+
+    assert (checked.status_code, checked.json()) == (200, {"valid": True, "rules": 1, "levels": 0})
+    assert applied.status_code == 201, applied.text
+    assert applied.json()["source"] == YAML
+    assert applied.json()["document"]["earning"][0]["rates"] == {"NOK": "1"}
+    # The same programme sent as JSON is the version in force, unchanged.
+    assert (as_json.status_code, as_json.json()["created"]) == (200, False)
+    one = app_client.get("/v1/program/versions/1", headers=admin_headers).json()
+    assert one["source"] == YAML
+    listed = app_client.get("/v1/program/versions", headers=admin_headers).json()
+    assert listed["versions"][0]["source"] is None
+    assert _versions(db_session) == 1
+
+
+def test_bad_yaml_is_400_with_the_parser_reason_and_nothing_is_written(
+    app_client: TestClient, admin_headers: Headers, db_session: Session
+) -> None:
+    yaml_headers = {**admin_headers, "content-type": "text/yaml; charset=utf-8"}
+
+    broken = app_client.put("/v1/program", content="name: [Klubben\n", headers=yaml_headers)
+    invalid = app_client.put(
+        "/v1/program", content=YAML.replace("NOK: 1", "NOK: -1"), headers=yaml_headers
+    )
+    not_utf8 = app_client.put(
+        "/v1/program", content="name: Kl\xfcbben\n".encode("latin-1"), headers=yaml_headers
+    )
+
+    assert (broken.status_code, broken.json()["code"]) == (400, "invalid_programme")
+    assert broken.json()["error"] == "the document is not valid YAML"
+    [problem] = broken.json()["detail"]["errors"]
+    assert problem["path"] == ""
+    assert "line 2" in problem["reason"]
+    assert (invalid.status_code, invalid.json()["detail"]["errors"][0]["path"]) == (
+        400, "earning[0].rates.NOK",
+    )  # fmt: skip
+    assert (not_utf8.status_code, not_utf8.json()["code"]) == (400, "invalid_programme")
+    assert not_utf8.json()["detail"]["errors"] == [{"path": "", "reason": "invalid byte at 8"}]
+    assert _versions(db_session) == 0
+
+
+def test_a_document_in_another_media_type_is_415_and_a_json_list_is_400(
+    app_client: TestClient, admin_headers: Headers, db_session: Session
+) -> None:
+    form = app_client.put(
+        "/v1/program",
+        content=YAML,
+        headers={**admin_headers, "content-type": "application/x-www-form-urlencoded"},
+    )
+    a_list = app_client.put("/v1/program", json=[DOCUMENT], headers=admin_headers)
+
+    assert form.status_code == 415
+    assert form.json()["code"] == "unsupported_media_type"
+    assert form.json()["detail"]["content_type"] == "application/x-www-form-urlencoded"
+    assert (a_list.status_code, a_list.json()["code"]) == (400, "invalid_programme")
+    assert _versions(db_session) == 0
+
+
+def test_a_caller_without_a_key_is_401_before_the_body_is_read(
+    app_client: TestClient, db_session: Session
+) -> None:
+    response = app_client.put("/v1/program", content=b"\xff", headers={"content-type": "text/csv"})
+
+    assert (response.status_code, response.json()["code"]) == (401, "missing_api_key")
+    assert _versions(db_session) == 0
+
+
 def test_missing_programme_version_and_member_are_404_with_their_codes(
     app_client: TestClient, admin_headers: Headers
 ) -> None:

@@ -77,6 +77,9 @@ def apply(
 def show(
     version: int = typer.Option(None, help="A version number (default: the one in force)."),
     as_json: bool = typer.Option(False, "--json", help="Print the document as JSON."),
+    source: bool = typer.Option(
+        False, "--source", help="Print the document as it was applied, comments and all."
+    ),
 ) -> None:
     """Show the programme in force (or another version) with its rules and tiers."""
     try:
@@ -84,12 +87,16 @@ def show(
             number = version or service.require_active(session).version
             row = service.get_version(session, number)
             programme = service.programme_of(session, number)
-            created_at = row.created_at
+            created_at, source_text = row.created_at, row.source_text
     except (NoProgramme, ProgrammeVersionNotFound) as exc:
         err_console.print(f"[bold red]{exc.message}[/bold red] ({exc.code})")
         raise typer.Exit(code=1) from None
     if as_json:
         console.print_json(json.dumps(programme.model_dump(mode="json")))
+        return
+    if source:
+        # Verbatim, not through Rich, which would wrap long lines and read `[...]` as markup.
+        typer.echo(source_text, nl=False)
         return
     console.print(f"[bold]{programme.name}[/bold], version {number} of {created_at:%Y-%m-%d}")
     rules = Table("rule", "kind", "what")

@@ -2,27 +2,80 @@
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from trofast.auth.dependencies import AUTH_RESPONSES, AdminKey
-from trofast.deps import SessionDep
+from trofast.deps import SessionDep, SettingsDep
+from trofast.errors import UnsupportedMediaType
+from trofast.ingest.http import read_body
 from trofast.kit.nul import NO_NUL
 from trofast.member.access import MEMBER_RESPONSES, MemberAccess
 from trofast.program import document, ladder, service
+from trofast.program.document import Programme
+from trofast.program.errors import InvalidProgramme
 from trofast.program.schemas import AppliedOut, MemberOut, ValidationOut, VersionOut, VersionsOut
 
 router = APIRouter(tags=["programme"])
 
-Document = Annotated[
-    dict[str, Any],
-    Body(description="The programme document as JSON (see docs/programme.md)."),
-]
-INVALID: dict[int | str, dict[str, Any]] = {
-    400: {"description": "invalid_programme: `detail.errors` lists path and reason"}
+# The API takes the document in either format `trofast program apply` reads. The text is
+# stored as sent, so a YAML document keeps the merchant's comments in the version's source.
+_FORMATS: dict[str, Literal["yaml", "json"]] = {
+    "application/json": "json",
+    "application/yaml": "yaml",
+    "application/x-yaml": "yaml",
+    "text/yaml": "yaml",
+    "text/x-yaml": "yaml",
 }
+_DOCUMENT_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "The programme document (docs/programme.md), as JSON or YAML.",
+        "content": {
+            "application/json": {"schema": {"type": "object", "additionalProperties": True}},
+            "application/yaml": {"schema": {"type": "string"}},
+        },
+    }
+}
+INVALID: dict[int | str, dict[str, Any]] = {
+    400: {"description": "invalid_programme: `detail.errors` lists path and reason"},
+    413: {"description": "payload_too_large"},
+    415: {"description": "unsupported_media_type: send application/json or application/yaml"},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """A document as sent: its text and its format, not yet validated."""
+
+    text: str
+    fmt: Literal["yaml", "json"]
+
+    def programme(self) -> Programme:
+        return document.load(self.text, fmt=self.fmt)
+
+
+async def _submitted(request: Request, settings: SettingsDep) -> Submitted:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    fmt = _FORMATS.get(media or "application/json")
+    if fmt is None:
+        raise UnsupportedMediaType(
+            f"a programme is sent as application/json or application/yaml, not {media}",
+            detail={"content_type": media, "accepted": sorted(_FORMATS)},
+        )
+    body = await read_body(request, settings.max_body_bytes)
+    try:
+        return Submitted(body.decode("utf-8"), fmt)
+    except UnicodeDecodeError as exc:
+        raise InvalidProgramme(
+            "the document is not UTF-8 text",
+            detail={"errors": [{"path": "", "reason": f"invalid byte at {exc.start}"}]},
+        ) from None
+
+
+SubmittedDep = Annotated[Submitted, Depends(_submitted)]
 
 
 @router.get(
@@ -46,18 +99,18 @@ def current(session: SessionDep, _key: AdminKey) -> VersionOut:
         200: {"description": "unchanged: the document equals the version in force"},
         409: {"description": "programme_changed_concurrently"},
     },
-    summary="Apply a programme document as a new version",
+    openapi_extra=_DOCUMENT_BODY,
+    summary="Apply a programme document (JSON or YAML) as a new version",
 )
 def apply(
-    body: Document,
+    key: AdminKey,  # before the body: a caller without a key learns nothing else
+    submitted: SubmittedDep,
     session: SessionDep,
-    key: AdminKey,
     response: Response,
     note: Annotated[str | None, Query(max_length=500, pattern=NO_NUL)] = None,
 ) -> AppliedOut:
-    programme = document.validate(body)
     applied = service.apply_programme(
-        session, programme, _source(body), note=note, api_key_id=key.id
+        session, submitted.programme(), submitted.text, note=note, api_key_id=key.id
     )
     if not applied.created:
         response.status_code = status.HTTP_200_OK
@@ -69,10 +122,11 @@ def apply(
     "/v1/program/validate",
     response_model=ValidationOut,
     responses={**AUTH_RESPONSES, **INVALID},
-    summary="Check a programme document without applying it",
+    openapi_extra=_DOCUMENT_BODY,
+    summary="Check a programme document (JSON or YAML) without applying it",
 )
-def validate(body: Document, _key: AdminKey) -> ValidationOut:
-    programme = document.validate(body)
+def validate(_key: AdminKey, submitted: SubmittedDep) -> ValidationOut:
+    programme = submitted.programme()
     levels = len(programme.tiers.levels) if programme.tiers else 0
     return ValidationOut(valid=True, rules=len(programme.earning), levels=levels)
 
@@ -117,7 +171,3 @@ def member(
     _caller: MemberAccess,
 ) -> MemberOut:
     return ladder.member(session, customer_id)
-
-
-def _source(body: dict[str, Any]) -> str:
-    return json.dumps(body, indent=2, sort_keys=False)

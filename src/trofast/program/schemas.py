@@ -20,6 +20,11 @@ class VersionOut(BaseModel):
     document: dict[str, Any] | None = Field(
         None, description="The validated document (omitted in lists)"
     )
+    source: str | None = Field(
+        None,
+        description="The document as it was applied, JSON or YAML with its comments "
+        "(omitted in lists)",
+    )
 
     @classmethod
     def build(cls, row: ProgrammeVersion, *, with_document: bool = True) -> VersionOut:
@@ -30,6 +35,7 @@ class VersionOut(BaseModel):
             note=row.note,
             created_at=row.created_at,
             document=row.document if with_document else None,
+            source=row.source_text if with_document else None,
         )
 
 
