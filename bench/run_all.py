@@ -91,6 +91,11 @@ STEPS = [
         _module("bench.program.profile_apply", "--events", "200"),
     ),
     Step(
+        "set-based-ceiling",
+        _module("bench.program.ceiling_setbased", "--batches", "60", "--insert", "executemany"),
+        _module("bench.program.ceiling_setbased", "--batches", "3", "--members", "2000"),
+    ),
+    Step(
         "ledger-verify",
         _module("bench.ledger.bench_verify", "--postings", "10000000", "--members", "100000"),
         _module("bench.ledger.bench_verify", "--postings", "200000", "--members", "5000"),
