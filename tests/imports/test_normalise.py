@@ -207,6 +207,7 @@ def test_unreadable_dates_are_refused(
 
     assert caught.value.code == "invalid_timestamp"
     assert caught.value.detail["line"] == 2
+    assert ("--date-format, e.g. %Y%m%d" in caught.value.message) is (date_format is None)
 
 
 @pytest.mark.parametrize(

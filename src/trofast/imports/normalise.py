@@ -49,7 +49,14 @@ class Chunk:
     rows: int
 
 
-def _fail(frame: pl.DataFrame, bad: pl.Expr, code: str, message: str, column: str | None) -> None:
+def _fail(
+    frame: pl.DataFrame,
+    bad: pl.Expr,
+    code: str,
+    message: str,
+    column: str | None,
+    advice: str = "",
+) -> None:
     hits = frame.filter(bad)
     if hits.height == 0:
         return
@@ -58,7 +65,7 @@ def _fail(frame: pl.DataFrame, bad: pl.Expr, code: str, message: str, column: st
     shown = f" ({value!r})" if column else ""
     more = f"; {hits.height} rows of this chunk have this problem" if hits.height > 1 else ""
     raise ImportFileError(
-        f"line {line}: {message}{shown}{more}",
+        f"line {line}: {message}{shown}{more}{advice}",
         code=code,
         detail={"line": line, "value": value, "rows": hits.height},
     )
@@ -162,6 +169,8 @@ def _placed_at(frame: pl.DataFrame, options: ImportOptions) -> pl.DataFrame:
         "invalid_timestamp",
         f"date cannot be read {hint} in time zone {options.timezone}",
         "placed_at",
+        # Without a format the merchant may not know there is one to give (CDNOW: 19970101).
+        "" if options.date_format else "; for another layout pass --date-format, e.g. %Y%m%d",
     )
     return frame
 
