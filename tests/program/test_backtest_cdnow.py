@@ -114,3 +114,20 @@ def test_cli_backtest_tables_and_a_bad_rate(tmp_path: Path) -> None:
     assert "1998-06" in shown.output
     assert refused.exit_code == 2
     assert "invalid_rate" in refused.output
+
+
+def test_cli_backtest_tables_show_every_figure_whole() -> None:
+    """A table wider than the terminal (80 columns here) is not cut to "1,855,8…"."""
+    # The demo programme's three levels make the monthly table wider than 80 columns.
+    demo = Path(__file__).parents[2] / "src/trofast/demo/programme.yaml"
+    args = ["program", "backtest", str(demo), "--orders", str(CDNOW / "CDNOW_master.txt")]
+    runner = CliRunner()
+
+    shown = runner.invoke(app, [*args, "--date-format", "%Y%m%d"])
+    data = json.loads(runner.invoke(app, [*args, "--date-format", "%Y%m%d", "--json"]).output)
+
+    assert shown.exit_code == 0, shown.output
+    assert "…" not in shown.output
+    for month in data["months"]:
+        assert f"{month['issued']:,}" in shown.output
+        assert f"{month['expired']:,}" in shown.output

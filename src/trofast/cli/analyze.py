@@ -8,7 +8,6 @@ from pathlib import Path
 
 import polars as pl
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from trofast.analytics.clv import ClvSettings
@@ -16,10 +15,9 @@ from trofast.analytics.errors import AnalyticsError, InvalidInput
 from trofast.analytics.inputs import read_marketing_spend, read_sessions
 from trofast.analytics.report import AnalysisReport, ModelName, analyze_orders
 from trofast.analytics.summary import Unit, unit_days
+from trofast.cli.context import console, err_console, print_table
 
 app = typer.Typer(help="Customer analytics on an order export (CSV or Parquet).")
-console = Console()
-err_console = Console(stderr=True)
 
 _DATE_COLUMNS = ("date", "timestamp", "order_date", "created_at", "processed_at")
 
@@ -126,13 +124,13 @@ def _print_report(report: AnalysisReport) -> None:
         kpis.add_row(
             key.replace("_", " "), f"{value:,.4g}" if isinstance(value, float) else str(value)
         )
-    console.print(kpis)
+    print_table(kpis)
     seg = Table(title="RFM segments")
     for col in ("segment", "customers", "revenue"):
         seg.add_column(col, justify="left" if col == "segment" else "right")
     for row in data["segments"]:
         seg.add_row(row["segment"], str(row["customers"]), f"{row['revenue']:,.0f}")
-    console.print(seg)
+    print_table(seg)
     models = Table(title="Fitted models (95% intervals from the observed information)")
     for col in ("model", "parameter", "estimate", "95% interval", "log-likelihood"):
         models.add_column(col)
@@ -142,7 +140,7 @@ def _print_report(report: AnalysisReport) -> None:
             upper = "∞" if iv["upper"] is None else f"{iv['upper']:.4g}"
             models.add_row(name, p, f"{value:.4g}", f"{iv['lower']:.4g} – {upper}",
                            f"{model['log_likelihood']:.1f}")  # fmt: skip
-    console.print(models)
+    print_table(models)
     if data.get("clv"):
         clv = data["clv"]
         interval = clv["total_interval_90"]

@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -15,6 +17,17 @@ from trofast.kit.time import utc_now
 
 console = Console()
 err_console = Console(stderr=True)
+
+
+def print_table(table: Table) -> None:
+    """Print a table whole: Rich fits a table to the terminal by cutting cells ("1,855,8…"),
+    which loses a report's figures. A wider table is printed at its own width instead, and
+    the terminal wraps its lines."""
+    needed = Measurement.get(console, console.options.update_width(1_000_000), table).maximum
+    if needed <= console.width:
+        console.print(table)
+        return
+    Console(file=console.file, width=needed, force_terminal=console.is_terminal).print(table)
 
 
 @contextmanager

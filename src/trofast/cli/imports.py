@@ -13,7 +13,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import Engine
 
-from trofast.cli.context import console, engine_scope, err_console, session_scope
+from trofast.cli.context import (
+    console,
+    engine_scope,
+    err_console,
+    print_table,
+    session_scope,
+)
 from trofast.config import get_settings
 from trofast.imports.errors import ImportFileError
 from trofast.imports.mapping import ImportOptions, parse_overrides, source_name
@@ -184,4 +190,4 @@ def _print_summary(summary: ImportSummary) -> None:
         f"{summary.seconds:.1f}",
         f"{summary.rows_per_second:,.0f}",
     )
-    console.print(table)
+    print_table(table)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from trofast.cli.context import console, engine_scope, session_scope
+from trofast.cli.context import engine_scope, print_table, session_scope
 from trofast.config import get_settings
 from trofast.ingest import repository
 from trofast.ingest.replay import replay_delivery
@@ -47,7 +47,7 @@ def replay(
                     delivery.status,
                     delivery.error or "",
                 )
-    console.print(table)
+    print_table(table)
 
 
 @app.command("log")
@@ -69,4 +69,4 @@ def log(
                 str(d.event_count),
                 d.error_code or "",
             )
-    console.print(table)
+    print_table(table)

@@ -5,7 +5,7 @@ from rich.table import Table
 
 from trofast.auth import service
 from trofast.auth.scopes import Scope
-from trofast.cli.context import console, engine_scope, session_scope
+from trofast.cli.context import console, engine_scope, print_table, session_scope
 
 app = typer.Typer(help="API keys: create, list and revoke.", no_args_is_help=True)
 
@@ -40,7 +40,7 @@ def list_keys() -> None:
                 f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "-",
                 f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "",
             )
-    console.print(table)
+    print_table(table)
 
 
 @app.command("revoke")

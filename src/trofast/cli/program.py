@@ -13,6 +13,7 @@ from trofast.cli.context import (
     console,
     engine_scope,
     err_console,
+    print_table,
     run_due_job,
     session_scope,
 )
@@ -103,7 +104,7 @@ def show(
     for rule in programme.earning:
         what = rule.model_dump(exclude={"id", "kind", "description"}, exclude_none=True)
         rules.add_row(rule.id, rule.kind, json.dumps(what, default=str))
-    console.print(rules)
+    print_table(rules)
     if programme.tiers is not None:
         levels = Table("level", "name", "threshold", "retain", "multiplier")
         for level in programme.tiers.levels:
@@ -112,7 +113,7 @@ def show(
                 str(level.multiplier),
             )  # fmt: skip
         console.print(f"tiers on {programme.tiers.metric}, {programme.tiers.period}")
-        console.print(levels)
+        print_table(levels)
 
 
 @program_app.command("review-tiers")

@@ -13,7 +13,13 @@ from typing import Literal
 import typer
 from rich.table import Table
 
-from trofast.cli.context import console, engine_scope, err_console, session_scope
+from trofast.cli.context import (
+    console,
+    engine_scope,
+    err_console,
+    print_table,
+    session_scope,
+)
 from trofast.errors import BadRequest
 from trofast.imports.mapping import ImportOptions, parse_overrides
 from trofast.program import backtest as engine
@@ -142,16 +148,16 @@ def _print(report: engine.BacktestReport, seconds: dict[str, float]) -> None:
         f"{report.available:,}",
         f"{report.liability:,.2f} {report.currency}",
     )
-    console.print(summary)
+    print_table(summary)
     rules = Table("rule", "kind", "points", "share")
     for rule in report.rules:
         rules.add_row(rule.rule, rule.kind, f"{rule.points:,}", f"{float(rule.share):.1%}")
-    console.print(rules)
+    print_table(rules)
     if report.expiry_scheduled:
         scheduled = Table("expires in", "points", title="Scheduled expiry after the end")
         for month, points in report.expiry_scheduled[:12]:
             scheduled.add_row(month, f"{points:,}")
-        console.print(scheduled)
+        print_table(scheduled)
     _print_months(report, "tiers" if report.levels else "plain")
     notes = [
         f"redemptions assumed: {float(report.redemption_rate):.0%} of each lot",
@@ -176,4 +182,4 @@ def _print_months(report: engine.BacktestReport, kind: Literal["tiers", "plain"]
             cells += [f"{row['members'][level]:,}" for level in report.levels]
             cells += [str(row["upgrades"]), str(row["downgrades"])]
         table.add_row(*cells)
-    console.print(table)
+    print_table(table)

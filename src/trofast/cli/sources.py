@@ -5,7 +5,7 @@ from enum import StrEnum
 import typer
 from rich.table import Table
 
-from trofast.cli.context import console, engine_scope, session_scope
+from trofast.cli.context import console, engine_scope, print_table, session_scope
 from trofast.ingest import sources
 
 app = typer.Typer(
@@ -43,4 +43,4 @@ def list_sources() -> None:
             table.add_row(
                 row.kind, row.name, "yes" if row.active else "no", f"{row.created_at:%Y-%m-%d}"
             )
-    console.print(table)
+    print_table(table)
