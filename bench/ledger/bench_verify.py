@@ -25,8 +25,9 @@ from trofast.ledger.core import SYSTEM_KINDS
 from trofast.ledger.verify import verify
 from trofast.migrate import upgrade
 
-# Accounts: the system accounts take ids 1..6, member c has pending 6+2c-1, available 6+2c.
-BUILD = [
+# Members 1..:members and their accounts: the system accounts take ids 1..6, member c has
+# pending 6+2c-1, available 6+2c. (Also the members of bench/program/ceiling_setbased.py.)
+MEMBERS = [
     """INSERT INTO customers (id, is_member, created_at, updated_at)
        SELECT c, true, now(), now() FROM generate_series(1, :members) c""",
     """INSERT INTO ledger_accounts (id, name, kind, customer_id, created_at)
@@ -36,6 +37,9 @@ BUILD = [
        SELECT 6 + 2 * c - 1 + s, 'member:' || c || ':' || kind, kind, c, now()
        FROM generate_series(1, :members) c,
             (VALUES (0, 'pending'), (1, 'available')) AS a(s, kind)""",
+]
+BUILD = [
+    *MEMBERS,
     # Earnings 1..:earns, member (i % members) + 1, 100..149 points; the first :spends
     # lots lose 10 points to a spend below.
     """INSERT INTO ledger_transactions (id, idempotency_key, request_hash, kind, customer_id,

@@ -39,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.ledger.bench_verify import MEMBERS, build_in_sql
 from bench.program.profile_apply import backend_cpu_seconds
 from bench.scratch import fresh_database
 from sqlalchemy import Connection, Table, bindparam, event, func, insert, select, text, update
@@ -46,7 +47,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from trofast.config import Settings
 from trofast.db import build_engine, build_sessionmaker, unit_of_work
-from trofast.migrate import upgrade
+from trofast.ledger.core import SYSTEM_KINDS
 from trofast.models import (
     CustomerIdentity,
     Delivery,
@@ -70,20 +71,12 @@ PROGRAMME = Path("src/trofast/demo/programme.yaml")
 PLACED = datetime(2026, 3, 1, 10, tzinfo=UTC)
 SKUS = 200
 
-# Members as bench_verify lays them out: system accounts 1..6, member c has pending
-# 6 + 2c - 1 and available 6 + 2c; each has an external id and an earlier paid order.
+# The members of bench_verify (system accounts 1..6, member c's pending and available
+# accounts); each has an external id and an earlier paid order.
 SETUP = [
-    """INSERT INTO customers (id, is_member, created_at, updated_at)
-       SELECT c, true, now(), now() FROM generate_series(1, :members) c""",
+    *MEMBERS,
     """INSERT INTO customer_identities (customer_id, kind, source, value, created_at)
        SELECT c, 'external', 'api', 'c' || c, now() FROM generate_series(1, :members) c""",
-    """INSERT INTO ledger_accounts (id, name, kind, customer_id, created_at)
-       SELECT k.i, 'system:' || k.kind, k.kind, NULL, now()
-       FROM unnest(CAST(:kinds AS text[])) WITH ORDINALITY AS k(kind, i)""",
-    """INSERT INTO ledger_accounts (id, name, kind, customer_id, created_at)
-       SELECT 6 + 2 * c - 1 + s, 'member:' || c || ':' || kind, kind, c, now()
-       FROM generate_series(1, :members) c,
-            (VALUES (0, 'pending'), (1, 'available')) AS a(s, kind)""",
     """INSERT INTO products (sku, name, category, sustainable, updated_at)
        SELECT 'SKU-' || i, 'Product ' || i, CASE WHEN i % 4 = 0 THEN 'coffee' END,
               i % 10 = 0, now()
@@ -407,20 +400,11 @@ def main() -> None:
     args = parser.parse_args()
     INSERT_MODE["mode"] = args.insert
     url = fresh_database("trofast_bench_ceiling")
+    params = {"members": args.members, "skus": SKUS, "kinds": list(SYSTEM_KINDS)}
+    build_in_sql(url, SETUP, params)
     engine = build_engine(Settings(database_url=url))
     if args.without_fk_checks:
         event.listen(engine, "connect", _replica)
-    upgrade(engine)
-    with engine.begin() as conn:
-        params = {"members": args.members, "skus": SKUS,
-                  "kinds": ["issued", "redeemed", "expired", "reversed", "adjustments",
-                            "written_off"]}  # fmt: skip
-        for statement in SETUP:
-            conn.execute(text(statement), params)
-        conn.execute(text("SELECT setval(pg_get_serial_sequence('ledger_accounts', 'id'), "
-                          "(SELECT max(id) FROM ledger_accounts))"))  # fmt: skip
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("ANALYZE"))
     with unit_of_work(build_sessionmaker(engine)) as session:
         applied = program_service.apply(session, PROGRAMME.read_text())
         version = applied.row.version
