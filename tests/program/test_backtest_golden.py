@@ -189,6 +189,47 @@ def test_rolling_spend_tiers_keep_a_level_on_retain_and_inactivity_expires_the_b
     assert months["2025-06"]["members"] == {"base": 1, "gold": 1}
 
 
+LIFETIME = """
+name: Lifetime
+currency: NOK
+earning:
+  - {id: base, kind: spend, rates: {NOK: 1}}
+tiers:
+  metric: points
+  period: lifetime
+  levels:
+    - {id: base, name: Base, threshold: 0}
+    - {id: gold, name: Gold, threshold: 1000, multiplier: 2}
+"""
+
+
+def test_lifetime_tiers_count_every_point_and_never_review() -> None:
+    """Lifetime qualification (the backtest fell over on it with more than one order)."""
+    orders = [
+        ("E", "2024-01-15T10:00", 60000),  # 600
+        ("E", "2024-06-01T10:00", 50000),  # 500; 1,100 points in all → gold at once
+        ("E", "2026-03-01T10:00", 10000),  # years later, still gold: 100 + 100
+        ("F", "2024-02-01T10:00", 90000),  # 900: stays base
+    ]
+    history = from_rows(
+        [
+            {"order": n, "member": m, "placed_at": at(t), "currency": "NOK"}
+            for n, (m, t, _) in enumerate(orders)
+        ],
+        [{"order": n, "value": v} for n, (_, _, v) in enumerate(orders)],
+    )
+    report = backtest.run(load(LIFETIME), history)
+
+    assert [(r.rule, r.points) for r in report.rules] == [("base", 2100), ("tier:gold", 100)]
+    months = {row["month"]: row for row in report.months}
+    assert (months["2024-06"]["members"], months["2024-06"]["upgrades"]) == (
+        {"base": 1, "gold": 1},
+        1,
+    )
+    assert months["2026-03"]["members"] == {"base": 1, "gold": 1}
+    assert sum(row["downgrades"] for row in report.months) == 0
+
+
 def test_no_tiers_and_no_expiry_keep_every_point() -> None:
     programme = load("name: Plain\ncurrency: NOK\nearning: [{id: b, kind: spend, rates: {NOK: 2}}]")
     report = backtest.run(programme, golden_history())

@@ -206,7 +206,11 @@ def _with_tiers(
         frame = frame.with_columns(pl.col("base").alias("points"), pl.lit(0).alias("level"))
         return frame, {}, pl.DataFrame(schema=CHANGE_SCHEMA)
     ranks = {level.id: i for i, level in enumerate(tiers.levels)}
-    starts = frame.select(window_starts(tiers, pl.col("placed_at"))).to_series()
+    # Through with_columns, which broadcasts: a lifetime window starts at a literal 0, and a
+    # literal alone in a select is one row, not one per order.
+    starts = frame.with_columns(
+        window_starts(tiers, pl.col("placed_at")).alias("window_start")
+    ).get_column("window_start")
     run_ = simulate(
         tiers,
         member=frame.get_column("member_code").to_numpy(),
