@@ -32,15 +32,21 @@ _EVENT: TypeAdapter[Any] = TypeAdapter(CanonicalEvent)
 THRESHOLDS = {"points": (300, 900), "spend": (30_000, 90_000)}
 
 
-def programme(metric: str, period: str) -> str:
+def programme(metric: str, period: str, start: datetime) -> str:
     silver, gold = THRESHOLDS[metric]
+    # Double points for the orders placed 3 to 6 hours after the first one.
+    campaign = [(start + timedelta(hours=h)).isoformat() for h in (3, 6)]
     return f"""
 name: Same
 currency: NOK
 earning:
   - {{id: base, kind: spend, rates: {{NOK: 1}}}}
   - {{id: shoes, kind: multiplier, factor: "1.5", categories: [shoes]}}
+  - {{id: acme, kind: multiplier, factor: 2, brands: [Acme]}}
+  - {{id: double, kind: campaign, factor: 2, starts_at: "{campaign[0]}",
+      ends_at: "{campaign[1]}"}}
   - {{id: welcome, kind: first_order, points: 50}}
+  - {{id: green, kind: sustainable_product, points: 5}}
 tiers:
   metric: {metric}
   period: {period}
@@ -51,12 +57,18 @@ tiers:
 """
 
 
+# Products keep one brand and one sustainability flag (the catalogue holds them, and the
+# backtest reads the catalogue as it is at the end); the category travels with each line.
+PRODUCTS = {"SKU-A": ("Acme", False), "SKU-B": (None, True), "SKU-C": (None, False)}
 _line = st.fixed_dictionaries(
     {
+        "sku": st.sampled_from(sorted(PRODUCTS)),
         "category": st.sampled_from(["shoes", "hats", None]),
         "quantity": st.integers(1, 3),
         "unit_price": st.integers(100, 50_000),  # øre
         "discount_share": st.sampled_from([0, 0, 10, 33]),  # % of the line
+        "taxed": st.booleans(),  # 20 % VAT inside the price
+        "gift_card": st.sampled_from([False, False, False, True]),
     }
 )
 _order = st.fixed_dictionaries(
@@ -79,10 +91,13 @@ def _event(start: datetime, n: int, order: dict[str, Any]) -> dict[str, Any]:
         gross = line["quantity"] * line["unit_price"]
         discount = gross * line["discount_share"] // 100
         left += gross - discount
+        brand, sustainable = PRODUCTS[line["sku"]]
+        tax = (gross - discount) // 5 if line["taxed"] else 0  # 20 % of the price net of VAT
         lines.append(
-            {"id": f"L{i}", "sku": f"SKU-{i}", "quantity": line["quantity"],
+            {"id": f"L{i}", "sku": line["sku"], "quantity": line["quantity"],
              "unit_price": _kroner(line["unit_price"]), "discount": _kroner(discount),
-             "category": line["category"]}
+             "tax": _kroner(tax), "category": line["category"], "brand": brand,
+             "sustainable": sustainable, "gift_card": line["gift_card"]}
         )  # fmt: skip
     return {
         "idempotency_key": f"order:{n}",
@@ -133,15 +148,14 @@ def test_a_backtest_of_the_database_earns_what_the_engine_earned(
         outer = connection.begin()
         session = Session(bind=connection, join_transaction_mode="create_savepoint")
         try:
-            version = service.apply(session, programme(metric, period)).row.version
+            version = service.apply(session, programme(metric, period, start)).row.version
             events = [_EVENT.validate_python(_event(start, n, o)) for n, o in enumerate(orders)]
             apply_events(session, events, None, currency="NOK")
             earned = _earned(session)
 
-            report = backtest.run(
-                service.programme_of(session, version),
-                load_history(session, prices_include_tax=True),
-            )
+            rules = service.programme_of(session, version)
+            history = load_history(session, prices_include_tax=rules.prices_include_tax)
+            report = backtest.run(rules, history)
 
             assert report.orders == len(orders)
             assert {r.rule: r.points for r in report.rules if r.points} == earned

@@ -272,6 +272,28 @@ def test_spend_just_short_of_the_threshold_stays_on_base(db_session: Session, bu
     assert _changes(db_session) == []
 
 
+@pytest.mark.parametrize("metric", ["spend", "points"])
+def test_an_order_that_earns_nothing_still_counts_as_spend_at_once(
+    db_session: Session, ingest: Ingest, clock: dict[str, datetime], metric: str
+) -> None:
+    """A gift card earns no points, but on spend its 1,200 NOK qualify for silver with this
+    order, not with the member's next one; on points nothing moves."""
+    _apply(db_session, metric=metric, period="lifetime", silver=100000, retain=100000)
+    on = datetime(2026, 3, 1, 10, tzinfo=UTC)
+    clock["now"] = on
+    card = {"id": "L1", "sku": "GIFT", "quantity": 1, "unit_price": "1200", "gift_card": True}
+
+    results = ingest(order_body("1", placed_at=on.isoformat(), lines=[card]))
+
+    assert "points" not in results[0]
+    if metric == "spend":
+        assert _tier(db_session) == ("silver", on, None)
+        assert _changes(db_session) == [(None, "silver", "qualified", 120000, on)]
+    else:
+        assert db_session.get(MemberTier, _member(db_session)) is None  # never evaluated
+        assert _changes(db_session) == []
+
+
 def test_the_document_refuses_a_ladder_the_policy_could_not_run() -> None:
     text = PROGRAMME.format(metric="points", period="calendar_year", silver=1000, retain=1001)
 

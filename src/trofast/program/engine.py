@@ -8,7 +8,8 @@ delivered, linked to a customer), in any order and any number of times, and conv
 - refunds and cancellation reverse, with the rule and version that earned the points,
   exactly what the returned lines earned (see `returns.py`);
 - a delivery moves the end of the return window of points still pending;
-- the member's tier is evaluated whenever points changed.
+- the member's tier is evaluated whenever points changed, and, for tiers on spend, when an
+  order first counts as paid even if it earned nothing.
 
 Every ledger write is keyed by the order, rule and target, so a replay or a concurrent
 duplicate is a no-op; the ledger locks the member for each write.
@@ -63,19 +64,26 @@ def sync_order(
     referral_flow.order_changed(session, program, order, now)
     if not is_member(program.programme, customer):
         return None
-    earned = 0
+    earned, claimed = 0, False
     if order.paid_at is not None and order.status != "cancelled":
-        earned = _earn(session, program, order, event_id, now)
+        claimed, earned = _earn(session, program, order, event_id, now)
     written = _reverse_returns(session, program.programme, order, event_id, now, new_order)
     _reschedule(session, program.programme, order)
-    if earned or written:
+    # On spend, an order that earns nothing (gift cards only, a currency without a rate, a
+    # channel no rule covers) still adds to the member's value: upgrade at once all the same.
+    tiers_on_spend = (
+        program.programme.tiers is not None and program.programme.tiers.metric == "spend"
+    )
+    if earned or written or (claimed and tiers_on_spend):
         tiering.evaluate(session, program, customer.id, now, returned=bool(written))
     return OrderSync(earned, written)
 
 
 def _earn(
     session: Session, program: Active, order: Order, event_id: int | None, now: datetime
-) -> int:
+) -> tuple[bool, int]:
+    """(whether this call claimed the order, the points it issued); a claim takes the
+    member's lock, so the caller may evaluate the tier."""
     assert order.customer_id is not None
     assert order.paid_at is not None
     claimed = repository.claim_order(
@@ -89,7 +97,7 @@ def _earn(
         },
     )
     if not claimed:
-        return 0
+        return False, 0
     # The member's lock before reading its other orders and tier: two of its orders earning
     # at once would otherwise both see no earlier order and both take the first-order bonus.
     # `known`: `sync_order` read the customer's row in this transaction.
@@ -133,7 +141,7 @@ def _earn(
     repository.set_order_points(session, order.id, total)
     if programme.expiry.policy == "inactivity" and expires_at is not None:
         repository.extend_open_lots(session, order.customer_id, expires_at)
-    return total
+    return True, total
 
 
 def _expiry(programme: Programme, purchased_at: datetime) -> datetime | None:
