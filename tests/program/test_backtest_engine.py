@@ -40,7 +40,8 @@ def programme(metric: str, period: str, start: datetime) -> str:
 name: Same
 currency: NOK
 earning:
-  - {{id: base, kind: spend, rates: {{NOK: 1}}}}
+  - {{id: base, kind: spend, rates: {{NOK: 1, EUR: 10}}}}
+  - {{id: in_store, kind: spend, channels: [store], stores: [OSLO1], rates: {{NOK: "0.5"}}}}
   - {{id: shoes, kind: multiplier, factor: "1.5", categories: [shoes]}}
   - {{id: acme, kind: multiplier, factor: 2, brands: [Acme]}}
   - {{id: double, kind: campaign, factor: 2, starts_at: "{campaign[0]}",
@@ -74,6 +75,8 @@ _line = st.fixed_dictionaries(
 _order = st.fixed_dictionaries(
     {
         "member": st.sampled_from(["a", "b", "c"]),
+        "currency": st.sampled_from(["NOK", "NOK", "EUR"]),
+        "store": st.sampled_from([None, None, "OSLO1", "BERGEN1"]),  # None: on the web
         "lines": st.lists(_line, min_size=1, max_size=3),
         "order_discount_share": st.sampled_from([0, 0, 5, 17]),  # % of what the lines leave
     }
@@ -105,7 +108,9 @@ def _event(start: datetime, n: int, order: dict[str, Any]) -> dict[str, Any]:
         "occurred_at": placed,
         "order": {
             "id": str(n),
-            "currency": "NOK",
+            "currency": order["currency"],
+            "channel": "web" if order["store"] is None else "store",
+            "store": order["store"],
             "placed_at": placed,
             "financial_status": "paid",
             "customer": {"email": f"{order['member']}@example.no"},
