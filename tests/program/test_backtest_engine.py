@@ -32,13 +32,22 @@ _EVENT: TypeAdapter[Any] = TypeAdapter(CanonicalEvent)
 THRESHOLDS = {"points": (300, 900), "spend": (30_000, 90_000)}
 
 
-def programme(metric: str, period: str, start: datetime) -> str:
+EXPIRY = {
+    "none": "{policy: none}",
+    "lot": "{policy: lot, months: 12}",
+    "lot_exact": "{policy: lot, months: 3, round_to_month_end: false}",
+    "inactivity": "{policy: inactivity, months: 6}",
+}
+
+
+def programme(metric: str, period: str, start: datetime, expiry: str = "none") -> str:
     silver, gold = THRESHOLDS[metric]
     # Double points for the orders placed 3 to 6 hours after the first one.
     campaign = [(start + timedelta(hours=h)).isoformat() for h in (3, 6)]
     return f"""
 name: Same
 currency: NOK
+expiry: {EXPIRY[expiry]}
 earning:
   - {{id: base, kind: spend, rates: {{NOK: 1, EUR: 10}}}}
   - {{id: in_store, kind: spend, channels: [store], stores: [OSLO1], rates: {{NOK: "0.5"}}}}
@@ -121,22 +130,27 @@ def _event(start: datetime, n: int, order: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _earned(session: Session) -> dict[str, int]:
+def _earned(session: Session) -> tuple[dict[str, int], dict[str, int]]:
+    """Points per rule, and per month in which they expire (no point is spent here)."""
     earned: dict[str, int] = defaultdict(int)
+    expiring: dict[str, int] = defaultdict(int)
     rows = session.execute(
-        select(LedgerTransaction.rule, LedgerLot.points).join(
+        select(LedgerTransaction.rule, LedgerLot.points, LedgerLot.expires_at).join(
             LedgerLot, LedgerLot.transaction_id == LedgerTransaction.id
         )
     )
-    for rule, points in rows:
+    for rule, points, expires_at in rows:
         earned[str(rule)] += points
-    return dict(earned)
+        if expires_at is not None:
+            expiring[f"{expires_at:%Y-%m}"] += points
+    return dict(earned), dict(expiring)
 
 
 @given(
     orders=st.lists(_order, min_size=1, max_size=8),
     metric=st.sampled_from(["points", "spend"]),
     period=st.sampled_from(["lifetime", "calendar_year", "rolling_12_months"]),
+    expiry=st.sampled_from(sorted(EXPIRY)),
 )
 @settings(
     max_examples=60,
@@ -144,7 +158,7 @@ def _earned(session: Session) -> dict[str, int]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 def test_a_backtest_of_the_database_earns_what_the_engine_earned(
-    engine: Engine, orders: list[dict[str, Any]], metric: str, period: str
+    engine: Engine, orders: list[dict[str, Any]], metric: str, period: str, expiry: str
 ) -> None:
     start = utc_now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=10)
     # In the first hours of a year the orders and now are in two calendar years.
@@ -153,10 +167,10 @@ def test_a_backtest_of_the_database_earns_what_the_engine_earned(
         outer = connection.begin()
         session = Session(bind=connection, join_transaction_mode="create_savepoint")
         try:
-            version = service.apply(session, programme(metric, period, start)).row.version
+            version = service.apply(session, programme(metric, period, start, expiry)).row.version
             events = [_EVENT.validate_python(_event(start, n, o)) for n, o in enumerate(orders)]
             apply_events(session, events, None, currency="NOK")
-            earned = _earned(session)
+            earned, expiring = _earned(session)
 
             rules = service.programme_of(session, version)
             history = load_history(session, prices_include_tax=rules.prices_include_tax)
@@ -164,6 +178,9 @@ def test_a_backtest_of_the_database_earns_what_the_engine_earned(
 
             assert report.orders == len(orders)
             assert {r.rule: r.points for r in report.rules if r.points} == earned
+            # Nothing expires within the ten hours: all of it is scheduled after the end.
+            assert report.expired == 0
+            assert dict(report.expiry_scheduled) == expiring
         finally:
             session.close()
             outer.rollback()
