@@ -1,7 +1,10 @@
 """The backtest earns what the engine earns: random orders sent through ingestion in time
 order, then the same orders read back from the database and backtested under the same
-programme, give the same points per rule (spend, category multiplier, first order and the
-tier multipliers, with members moving up tiers on points or on spend along the way).
+programme, give the same points per rule: spend (two currencies, one rule for one store),
+multipliers by category and brand, a campaign window, first order, sustainable products and
+the tier multipliers, with members moving up tiers on points or on spend along the way, over
+lines with discounts, VAT and gift cards and orders with a discount of their own. And the
+points expire in the same months, under each expiry policy.
 
 The engine qualifies a member as of now (the period that holds now), the backtest as of
 each order, so the orders are placed in the last ten hours: the same period for both, and no
