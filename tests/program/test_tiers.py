@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.ingest.factories import order_body
+from tests.ingest.factories import order_body, refund_body
 from tests.program.conftest import Ingest
 from tests.support.sql import sent
 from trofast.ingest import service as ingest_service
@@ -292,6 +292,33 @@ def test_an_order_that_earns_nothing_still_counts_as_spend_at_once(
     else:
         assert db_session.get(MemberTier, _member(db_session)) is None  # never evaluated
         assert _changes(db_session) == []
+
+
+@pytest.mark.parametrize("how", ["refunded", "cancelled"])
+def test_on_spend_a_returned_order_that_earned_nothing_takes_back_the_level_it_won(
+    db_session: Session, ingest: Ingest, clock: dict[str, datetime], how: str
+) -> None:
+    """The gift card won silver; refunded or cancelled it no longer counts, though no point
+    was reversed."""
+    _apply(db_session, metric="spend", period="lifetime", silver=100000, retain=100000)
+    on = datetime(2026, 3, 1, 10, tzinfo=UTC)
+    clock["now"] = on
+    card = {"id": "L1", "sku": "GIFT", "quantity": 1, "unit_price": "1200", "gift_card": True}
+    ingest(order_body("1", placed_at=on.isoformat(), lines=[card]))
+    assert _tier(db_session)[0] == "silver"
+
+    returned = datetime(2026, 3, 5, 9, tzinfo=UTC)
+    clock["now"] = returned
+    lines = [{"line_id": "L1", "quantity": 1, "amount": "1200.00"}]
+    cancel = {"idempotency_key": "cancel:1", "type": "order.cancelled", "order_id": "1",
+              "occurred_at": returned.isoformat()}  # fmt: skip
+    ingest(refund_body("1", amount="1200.00", lines=lines) if how == "refunded" else cancel)
+
+    assert _tier(db_session)[0] == "base"
+    assert _changes(db_session) == [
+        (None, "silver", "qualified", 120000, on),
+        ("silver", "base", "returned", 0, returned),
+    ]
 
 
 def test_the_document_refuses_a_ladder_the_policy_could_not_run() -> None:

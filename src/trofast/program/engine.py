@@ -9,7 +9,7 @@ delivered, linked to a customer), in any order and any number of times, and conv
   exactly what the returned lines earned (see `returns.py`);
 - a delivery moves the end of the return window of points still pending;
 - the member's tier is evaluated whenever points changed, and, for tiers on spend, when an
-  order first counts as paid even if it earned nothing.
+  order is paid, refunded or cancelled even if no point moved.
 
 Every ledger write is keyed by the order, rule and target, so a replay or a concurrent
 duplicate is a no-op; the ledger locks the member for each write.
@@ -69,13 +69,18 @@ def sync_order(
         claimed, earned = _earn(session, program, order, event_id, now)
     written = _reverse_returns(session, program.programme, order, event_id, now, new_order)
     _reschedule(session, program.programme, order)
-    # On spend, an order that earns nothing (gift cards only, a currency without a rate, a
-    # channel no rule covers) still adds to the member's value: upgrade at once all the same.
-    tiers_on_spend = (
-        program.programme.tiers is not None and program.programme.tiers.metric == "spend"
+    # On spend, an order moves the member's value by being paid, refunded or cancelled even
+    # when it earns or reverses no point (gift cards only, a currency without a rate, a
+    # channel no rule covers): the tier follows all the same.
+    on_spend = program.programme.tiers is not None and program.programme.tiers.metric == "spend"
+    returned = bool(written) or (
+        on_spend and (order.status == "cancelled" or order.refunded_minor > 0)
     )
-    if earned or written or (claimed and tiers_on_spend):
-        tiering.evaluate(session, program, customer.id, now, returned=bool(written))
+    if earned or written or (on_spend and (claimed or returned)):
+        if not (claimed or written):
+            # No ledger write of this call took the member's lock, which a tier change needs.
+            member_accounts(session, customer.id, now, known=True)
+        tiering.evaluate(session, program, customer.id, now, returned=returned)
     return OrderSync(earned, written)
 
 
