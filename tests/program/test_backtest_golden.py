@@ -68,6 +68,17 @@ def golden_history() -> Any:
     return from_rows(orders, lines)
 
 
+def one_line_orders(orders: list[tuple[str, str, int]]) -> Any:
+    """(member, placed at, value in øre) per order, each order one line, in NOK."""
+    return from_rows(
+        [
+            {"order": n, "member": m, "placed_at": at(t), "currency": "NOK"}
+            for n, (m, t, _) in enumerate(orders)
+        ],
+        [{"order": n, "value": v} for n, (_, _, v) in enumerate(orders)],
+    )
+
+
 def test_golden_points_per_rule_expiry_and_liability() -> None:
     report = backtest.run(load(GOLDEN), golden_history())
 
@@ -166,13 +177,7 @@ def test_rolling_spend_tiers_keep_a_level_on_retain_and_inactivity_expires_the_b
         ("C", "2025-03-10T10:00", 10000),  # after the lapse of 2025-01-01: 100 + 100
         ("D", "2025-06-30T10:00", 5000),  # 50, pending at the end
     ]
-    history = from_rows(
-        [
-            {"order": n, "member": m, "placed_at": at(t), "currency": "NOK"}
-            for n, (m, t, _) in enumerate(orders)
-        ],
-        [{"order": n, "value": v} for n, (_, _, v) in enumerate(orders)],
-    )
+    history = one_line_orders(orders)
     report = backtest.run(load(INACTIVE), history)
 
     assert report.end == at("2025-07-01T00:00")
@@ -211,13 +216,7 @@ def test_lifetime_tiers_count_every_point_and_never_review() -> None:
         ("E", "2026-03-01T10:00", 10000),  # years later, still gold: 100 + 100
         ("F", "2024-02-01T10:00", 90000),  # 900: stays base
     ]
-    history = from_rows(
-        [
-            {"order": n, "member": m, "placed_at": at(t), "currency": "NOK"}
-            for n, (m, t, _) in enumerate(orders)
-        ],
-        [{"order": n, "value": v} for n, (_, _, v) in enumerate(orders)],
-    )
+    history = one_line_orders(orders)
     report = backtest.run(load(LIFETIME), history)
 
     assert [(r.rule, r.points) for r in report.rules] == [("base", 2100), ("tier:gold", 100)]
