@@ -22,18 +22,16 @@ import platform
 import statistics
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import Engine, text
 
-from bench.ledger.bench_due import INDEXES
+from bench.ledger.bench_due import INDEXES, T0, prepare
 from bench.ledger.bench_verify import build
 from bench.scratch import fresh_database
 from trofast.config import Settings
 from trofast.db import build_engine, build_sessionmaker, unit_of_work
 from trofast.ledger import service as ledger
 
-T0 = datetime(2026, 12, 6, tzinfo=UTC)
 DATES = "UPDATE ledger_lots SET expires_at = :t0 + (1 + id % 730) * interval '1 day'"
 POINTS = 30  # a lot holds 90..149 points: most spends take from one lot, some from two
 STATS = """SELECT n_tup_upd, n_tup_hot_upd,
@@ -48,12 +46,6 @@ class Pass:
     hot_share: float
     wal_bytes_per_spend: float
     index_growth_bytes: int
-
-
-def autocommit(engine: Engine, *statements: str) -> None:
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for statement in statements:
-            conn.execute(text(statement), {"t0": T0})
 
 
 def stats(engine: Engine) -> tuple[int, int, int, str]:
@@ -93,11 +85,11 @@ def spend_pass(engine: Engine, run: str, spends: int, members: int) -> Pass:
 def measure(postings: int, members: int, spends: int, *, with_indexes: bool) -> Pass:
     url = fresh_database("trofast_bench_spend")
     build(url, postings, members)
-    engine = build_engine(Settings(database_url=url))
     drops = [] if with_indexes else [f"DROP INDEX {index}" for index in INDEXES]
-    autocommit(engine, DATES, *drops, "VACUUM ANALYZE ledger_lots")
+    prepare(url, DATES, *drops)  # and VACUUM ANALYZE, as after each pass below
+    engine = build_engine(Settings(database_url=url))
     spend_pass(engine, "warm", spends, members)
-    autocommit(engine, "VACUUM ANALYZE ledger_lots")
+    prepare(url)
     measured = spend_pass(engine, "measured", spends, members)
     engine.dispose()
     return measured

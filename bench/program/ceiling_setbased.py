@@ -63,7 +63,7 @@ from trofast.models import (
     Product,
 )
 from trofast.models.program import EarningLine, OrderEarning
-from trofast.program import document, earning
+from trofast.program import earning
 from trofast.program import service as program_service
 from trofast.program.document import Programme
 
@@ -97,16 +97,12 @@ def table(model: Any) -> Table:
     return model.__table__  # type: ignore[no-any-return]
 
 
-# How rows that need their ids back are inserted: "values", one multi-row INSERT ...
-# RETURNING (SQLAlchemy's insertmanyvalues); "executemany", ids drawn from the sequence
-# first, then psycopg's pipelined executemany of a short statement.
-INSERT_MODE = {"mode": "values"}
-
-
-def ids(conn: Connection, model: Any, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert `rows`, their ids in the order of `rows`."""
+def ids(drawn: bool, conn: Connection, model: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert `rows`, their ids in the order of `rows`: with `drawn` (--insert executemany)
+    the ids come from the sequence first and psycopg's pipelined executemany of a short
+    statement inserts; otherwise one multi-row INSERT ... RETURNING (insertmanyvalues)."""
     t = table(model)
-    if INSERT_MODE["mode"] == "executemany":
+    if drawn:
         drawn = list(conn.execute(NEXTVAL, {"table": t.name, "n": len(rows)}).scalars())
         conn.execute(insert(t), [{**row, "id": i} for row, i in zip(rows, drawn, strict=True)])
         return drawn
@@ -119,14 +115,14 @@ NEXTVAL = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM genera
 
 def apply_batch(
     conn: Connection, programme: Programme, version: int, run: str, first: int, size: int,
-    members: int,
+    members: int, drawn: bool,
 ) -> None:  # fmt: skip
     now = datetime.now(UTC)
     numbers = range(first, first + size)
     customers = [n % members + 1 for n in numbers]
     events = [_event(run, n, c) for n, c in zip(numbers, customers, strict=True)]
-    [delivery_id] = ids(conn, Delivery, [_delivery(events, now)])
-    event_ids = ids(conn, Event, [_event_row(e, delivery_id, now) for e in events])
+    [delivery_id] = ids(drawn, conn, Delivery, [_delivery(events, now)])
+    event_ids = ids(drawn, conn, Event, [_event_row(e, delivery_id, now) for e in events])
 
     identity = table(CustomerIdentity)
     found = dict(
@@ -155,7 +151,7 @@ def apply_batch(
             )
         )
     }
-    order_ids = ids(conn, Order, [_order_row(e, found, now) for e in events])
+    order_ids = ids(drawn, conn, Order, [_order_row(e, found, now) for e in events])
     conn.execute(
         insert(table(OrderStatusChange)),
         [
@@ -169,7 +165,7 @@ def apply_batch(
         for order_id, e in zip(order_ids, events, strict=True)
         for line in e["order"]["lines"]
     ]
-    line_ids = ids(conn, OrderLine, line_rows)
+    line_ids = ids(drawn, conn, OrderLine, line_rows)
     claims = table(OrderEarning)
     claimed = conn.execute(
         pg_insert(claims)
@@ -227,8 +223,9 @@ def apply_batch(
                  "rule": award.rule, "created_at": now, "effective_at": PLACED}
             )  # fmt: skip
             awards_of.append((award, customer, order_id))
-    transaction_ids = ids(conn, LedgerTransaction, transactions)
+    transaction_ids = ids(drawn, conn, LedgerTransaction, transactions)
     lot_ids = ids(
+        drawn,
         conn,
         LedgerLot,
         [
@@ -398,7 +395,6 @@ def main() -> None:
         help="measure with foreign keys unchecked (session_replication_role = replica)",
     )
     args = parser.parse_args()
-    INSERT_MODE["mode"] = args.insert
     url = fresh_database("trofast_bench_ceiling")
     params = {"members": args.members, "skus": SKUS, "kinds": list(SYSTEM_KINDS)}
     build_in_sql(url, SETUP, params)
@@ -406,12 +402,12 @@ def main() -> None:
     if args.without_fk_checks:
         event.listen(engine, "connect", _replica)
     with unit_of_work(build_sessionmaker(engine)) as session:
-        applied = program_service.apply(session, PROGRAMME.read_text())
-        version = applied.row.version
-    programme = document.load(PROGRAMME.read_text())
+        version = program_service.apply(session, PROGRAMME.read_text()).row.version
+        programme = program_service.programme_of(session, version)
+    drawn = args.insert == "executemany"
     run = str(int(time.time()))
     with engine.begin() as conn:  # warm up: caches, prepared statements
-        apply_batch(conn, programme, version, run + "w", 0, args.batch, args.members)
+        apply_batch(conn, programme, version, run + "w", 0, args.batch, args.members, drawn)
     # Statistics for tables that were empty at the first ANALYZE: planned as empty, the
     # foreign key checks into them scan the whole table, slower with every batch.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -421,7 +417,7 @@ def main() -> None:
     for b in range(args.batches):
         with engine.begin() as conn:
             first = b * args.batch
-            apply_batch(conn, programme, version, run, first, args.batch, args.members)
+            apply_batch(conn, programme, version, run, first, args.batch, args.members, drawn)
     elapsed = time.perf_counter() - began
     cpu = time.process_time() - cpu_before
     backend_after = backend_cpu_seconds(engine)

@@ -138,3 +138,25 @@ def test_the_programme_jobs_run_with_nothing_due(database: str) -> None:
     assert "did 0 tier review(s)" in flat(reviews.output)
     assert "gave 0 birthday bonus(es)" in flat(birthdays.output)
     assert "completed 0 referral(s)" in flat(referrals.output)
+
+
+def test_apply_reads_utf8_with_a_bom_and_refuses_other_encodings(
+    database: str, tmp_path: Path
+) -> None:
+    document = {"name": "Klubben", "currency": "NOK",
+                "earning": [{"id": "base", "kind": "spend", "rates": {"NOK": 1}}]}  # fmt: skip
+    wide = tmp_path / "wide.json"
+    wide.write_bytes(json.dumps(document).encode("utf-16"))
+    marked = tmp_path / "marked.json"
+    marked.write_bytes(json.dumps(document).encode("utf-8-sig"))
+    runner = CliRunner()
+
+    refused = runner.invoke(app, ["program", "apply", str(wide)])
+    applied = runner.invoke(app, ["program", "apply", str(marked)])
+    source = runner.invoke(app, ["program", "show", "--source"])
+
+    assert refused.exit_code == 1
+    assert "the document is not UTF-8 text" in flat(refused.output)
+    assert applied.exit_code == 0, applied.output
+    assert _versions() == [(1, None)]
+    assert source.output == json.dumps(document)  # kept without its byte order mark

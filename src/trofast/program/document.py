@@ -318,11 +318,25 @@ def _unique(values: list[str], field: str, what: str) -> None:
         seen.add(value)
 
 
+def decode(text: str | bytes) -> str:
+    """A document is UTF-8 text (a BOM allowed), from a file or a request body alike."""
+    if isinstance(text, str):
+        return text
+    try:
+        return text.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidProgramme(
+            "the document is not UTF-8 text",
+            detail={"errors": [{"path": "", "reason": f"invalid byte at {exc.start}"}]},
+        ) from None
+
+
 def load(text: str | bytes, *, fmt: Literal["yaml", "json"] = "yaml") -> Programme:
     """Parse and validate a document; `InvalidProgramme` lists every problem found."""
+    source = decode(text)
     try:
-        data = json.loads(text) if fmt == "json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        data = json.loads(source) if fmt == "json" else yaml.safe_load(source)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise InvalidProgramme(
             "the document is not valid " + fmt.upper(),
             detail={"errors": [{"path": "", "reason": " ".join(str(exc).split())}]},

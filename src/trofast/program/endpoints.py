@@ -14,8 +14,6 @@ from trofast.ingest.http import read_body
 from trofast.kit.nul import NO_NUL
 from trofast.member.access import MEMBER_RESPONSES, MemberAccess
 from trofast.program import document, ladder, service
-from trofast.program.document import Programme
-from trofast.program.errors import InvalidProgramme
 from trofast.program.schemas import AppliedOut, MemberOut, ValidationOut, VersionOut, VersionsOut
 
 router = APIRouter(tags=["programme"])
@@ -48,13 +46,10 @@ INVALID: dict[int | str, dict[str, Any]] = {
 
 @dataclass(frozen=True, slots=True)
 class Submitted:
-    """A document as sent: its text and its format, not yet validated."""
+    """A document as sent, not yet decoded nor validated, and its format."""
 
-    text: str
+    body: bytes
     fmt: Literal["yaml", "json"]
-
-    def programme(self) -> Programme:
-        return document.load(self.text, fmt=self.fmt)
 
 
 async def _submitted(request: Request, settings: SettingsDep) -> Submitted:
@@ -65,14 +60,7 @@ async def _submitted(request: Request, settings: SettingsDep) -> Submitted:
             f"a programme is sent as application/json or application/yaml, not {media}",
             detail={"content_type": media, "accepted": sorted(_FORMATS)},
         )
-    body = await read_body(request, settings.max_body_bytes)
-    try:
-        return Submitted(body.decode("utf-8"), fmt)
-    except UnicodeDecodeError as exc:
-        raise InvalidProgramme(
-            "the document is not UTF-8 text",
-            detail={"errors": [{"path": "", "reason": f"invalid byte at {exc.start}"}]},
-        ) from None
+    return Submitted(await read_body(request, settings.max_body_bytes), fmt)
 
 
 SubmittedDep = Annotated[Submitted, Depends(_submitted)]
@@ -109,8 +97,8 @@ def apply(
     response: Response,
     note: Annotated[str | None, Query(max_length=500, pattern=NO_NUL)] = None,
 ) -> AppliedOut:
-    applied = service.apply_programme(
-        session, submitted.programme(), submitted.text, note=note, api_key_id=key.id
+    applied = service.apply(
+        session, submitted.body, fmt=submitted.fmt, note=note, api_key_id=key.id
     )
     if not applied.created:
         response.status_code = status.HTTP_200_OK
@@ -126,7 +114,7 @@ def apply(
     summary="Check a programme document (JSON or YAML) without applying it",
 )
 def validate(_key: AdminKey, submitted: SubmittedDep) -> ValidationOut:
-    programme = submitted.programme()
+    programme = document.load(submitted.body, fmt=submitted.fmt)
     levels = len(programme.tiers.levels) if programme.tiers else 0
     return ValidationOut(valid=True, rules=len(programme.earning), levels=levels)
 

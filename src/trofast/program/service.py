@@ -66,8 +66,8 @@ def apply(
     now: datetime | None = None,
 ) -> Applied:
     """Validate `text` and make it the programme in force, as a new version."""
-    programme = document.load(text, fmt=fmt)
-    source = text.decode() if isinstance(text, bytes) else text
+    source = document.decode(text)
+    programme = document.load(source, fmt=fmt)
     return apply_programme(session, programme, source, note=note, api_key_id=api_key_id, now=now)
 
 
