@@ -1,9 +1,10 @@
 """The backtest earns what the engine earns: random orders sent through ingestion in time
 order, then the same orders read back from the database and backtested under the same
-programme, give the same points per rule: spend (two currencies, one rule for one store),
-multipliers by category and brand, a campaign window, first order, sustainable products and
-the tier multipliers, with members moving up tiers on points or on spend along the way, over
-lines with discounts, VAT and gift cards and orders with a discount of their own. And the
+programme, give the same points per rule: spend (two currencies with a rate and one without,
+one rule for one store), multipliers by category and brand, a campaign window, first order,
+sustainable products and the tier multipliers, with members moving up tiers on points or on
+spend (EUR converted at the tiers' rate, SEK not counted) along the way, over lines with
+discounts, VAT and gift cards and orders with a discount of their own. And the
 points expire in the same months, under each expiry policy.
 
 The engine qualifies a member as of now (the period that holds now), the backtest as of
@@ -14,7 +15,7 @@ this test does not drive).
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Session
 from trofast.ingest.schemas import CanonicalEvent
 from trofast.ingest.service import apply_events
 from trofast.kit.time import utc_now
-from trofast.models import LedgerLot, LedgerTransaction
+from trofast.models import LedgerLot, LedgerTransaction, MemberTier
 from trofast.program import backtest, service
 from trofast.program.backtest_repository import load_history
 
@@ -63,6 +64,7 @@ earning:
 tiers:
   metric: {metric}
   period: {period}
+  rates: {'{EUR: "11.5"}' if metric == "spend" else "{}"}
   levels:
     - {{id: base, name: Base, threshold: 0}}
     - {{id: silver, name: Silver, threshold: {silver}, multiplier: "1.25"}}
@@ -87,7 +89,7 @@ _line = st.fixed_dictionaries(
 _order = st.fixed_dictionaries(
     {
         "member": st.sampled_from(["a", "b", "c"]),
-        "currency": st.sampled_from(["NOK", "NOK", "EUR"]),
+        "currency": st.sampled_from(["NOK", "NOK", "EUR", "SEK"]),
         "store": st.sampled_from([None, None, "OSLO1", "BERGEN1"]),  # None: on the web
         "lines": st.lists(_line, min_size=1, max_size=3),
         "order_discount_share": st.sampled_from([0, 0, 5, 17]),  # % of what the lines leave
@@ -149,6 +151,13 @@ def _earned(session: Session) -> tuple[dict[str, int], dict[str, int]]:
     return dict(earned), dict(expiring)
 
 
+def _levels(session: Session, members: int) -> dict[str, int]:
+    """Members per level as the engine holds them; a member never evaluated is on base."""
+    held = Counter(session.scalars(select(MemberTier.level)))
+    held["base"] += members - sum(held.values())
+    return {level: held[level] for level in ("base", "silver", "gold")}
+
+
 @given(
     orders=st.lists(_order, min_size=1, max_size=8),
     metric=st.sampled_from(["points", "spend"]),
@@ -184,6 +193,10 @@ def test_a_backtest_of_the_database_earns_what_the_engine_earned(
             # Nothing expires within the ten hours: all of it is scheduled after the end.
             assert report.expired == 0
             assert dict(report.expiry_scheduled) == expiring
+            # And the members stand on the same levels.
+            assert report.months[-1]["members"] == _levels(
+                session, len({o["member"] for o in orders})
+            )
         finally:
             session.close()
             outer.rollback()

@@ -194,6 +194,44 @@ def test_rolling_spend_tiers_keep_a_level_on_retain_and_inactivity_expires_the_b
     assert months["2025-06"]["members"] == {"base": 1, "gold": 1}
 
 
+CURRENCIES = """
+name: Currencies
+currency: NOK
+earning:
+  - {id: base, kind: spend, rates: {NOK: 1, EUR: 11}}
+tiers:
+  metric: spend
+  period: rolling_12_months
+  rates: {EUR: "11.5"}
+  levels:
+    - {id: base, name: Base, threshold: 0}
+    - {id: gold, name: Gold, threshold: 100000, retain: 100000, multiplier: 2}
+"""
+
+
+def test_spend_tiers_convert_other_currencies_at_their_rate_and_skip_unrated_ones() -> None:
+    orders = [
+        ("2025-01-10T10:00", "EUR", 6000),  # 60 EUR: 660 points; 690 NOK of spend
+        ("2025-02-10T10:00", "SEK", 500000),  # no rate anywhere: no points, no spend
+        ("2025-03-10T10:00", "NOK", 40000),  # 400 points; 1,090 NOK → gold
+        ("2025-04-10T10:00", "NOK", 10000),  # at gold: 100 + 100
+    ]
+    history = from_rows(
+        [
+            {"order": n, "member": "C", "placed_at": at(t), "currency": c}
+            for n, (t, c, _) in enumerate(orders)
+        ],
+        [{"order": n, "value": v} for n, (_, _, v) in enumerate(orders)],
+    )
+
+    report = backtest.run(load(CURRENCIES), history)
+
+    assert [(r.rule, r.points) for r in report.rules] == [("base", 1160), ("tier:gold", 100)]
+    months = {row["month"]: row for row in report.months}
+    assert months["2025-02"]["members"] == {"base": 1, "gold": 0}
+    assert (months["2025-03"]["upgrades"], months["2025-03"]["members"]["gold"]) == (1, 1)
+
+
 LIFETIME = """
 name: Lifetime
 currency: NOK

@@ -160,3 +160,19 @@ def test_apply_reads_utf8_with_a_bom_and_refuses_other_encodings(
     assert applied.exit_code == 0, applied.output
     assert _versions() == [(1, None)]
     assert source.output == json.dumps(document)  # kept without its byte order mark
+
+
+def test_show_names_the_currency_and_rates_of_tiers_on_spend(
+    database: str, tmp_path: Path
+) -> None:
+    text = SAMPLE.read_text().replace("metric: points", 'metric: spend\n  rates: {EUR: "11.5"}')
+    assert text != SAMPLE.read_text()
+    document = tmp_path / "spend.yaml"
+    document.write_text(text)
+    runner = CliRunner()
+
+    applied = runner.invoke(app, ["program", "apply", str(document)])
+    shown = runner.invoke(app, ["program", "show"])
+
+    assert applied.exit_code == 0, applied.output
+    assert "tiers on spend in NOK (minor units, EUR at 11.5), calendar_year" in flat(shown.output)

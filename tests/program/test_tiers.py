@@ -18,6 +18,7 @@ from trofast.models import Customer, MemberTier, TierChange
 from trofast.program import document, service, tiering, tiers
 from trofast.program.document import Tiers
 from trofast.program.errors import InvalidProgramme
+from trofast.program.ladder import member
 
 
 def _tiers(metric: str = "points", period: str = "calendar_year") -> Tiers:
@@ -52,6 +53,26 @@ def test_an_upgrade_is_only_ever_upwards() -> None:
     assert tiers.upgraded(ladder, silver, 5000) == tiers.level_of(ladder, "gold")
     assert tiers.upgraded(ladder, silver, 1000) is None
     assert tiers.upgraded(ladder, silver, 0) is None  # a fall waits for the review
+
+
+def test_spend_in_other_currencies_counts_at_its_rate_rounded_down_per_currency() -> None:
+    ladder = Tiers.model_validate(
+        {
+            "metric": "spend",
+            "period": "lifetime",
+            "rates": {"EUR": "11.5", "JPY": "0.07", "KWD": "33.333333"},
+            "levels": [{"id": "base", "name": "Base", "threshold": 0}],
+        }
+    )
+
+    # 5 øre; 100.00 EUR → 1,150.00 NOK; ¥1,000 → 70.00 NOK; 1.000 KWD → 33.33 NOK (rounded
+    # down from 33.333333); USD has no rate.
+    spend = {"NOK": 5, "EUR": 10000, "JPY": 1000, "KWD": 1000, "USD": 10**6}
+    assert tiers.spend_value(ladder, "NOK", spend) == 5 + 115000 + 7000 + 3333
+    # A currency's spend is converted as a sum: two orders of 0.01 EUR are 23 øre, not 11 + 11.
+    assert tiers.spend_value(ladder, "NOK", {"EUR": 2}) == 23
+    # A programme in yen reads the rates as yen per unit: 100 EUR → ¥1,150; its own yen as is.
+    assert tiers.spend_value(ladder, "JPY", {"JPY": 7, "EUR": 10000}) == 7 + 1150
 
 
 def test_a_review_keeps_the_highest_level_whose_retention_value_was_reached() -> None:
@@ -98,6 +119,7 @@ earning:
 tiers:
   metric: {metric}
   period: {period}
+  rates: {rates}
   levels:
     - {{id: base, name: Base, threshold: 0}}
     - {{id: silver, name: Silver, threshold: {silver}, retain: {retain}}}
@@ -115,19 +137,23 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> dict[str, datetime]:
 
 @pytest.fixture
 def buy(ingest: Ingest, clock: dict[str, datetime]) -> Buy:
-    """An order of `kroner` NOK of merchandise (plus 49 NOK shipping), paid at `on`."""
+    """An order of `kroner` (whole units of `currency`) of merchandise, plus 49 of shipping,
+    paid at `on`."""
 
-    def run(order_id: str, on: str, kroner: int, *, now: str | None = None) -> None:
+    def run(
+        order_id: str, on: str, kroner: int, *, now: str | None = None, currency: str = "NOK"
+    ) -> None:
         clock["now"] = datetime.fromisoformat(now or on)
         line = {"id": "L1", "sku": "S", "quantity": 1, "unit_price": str(kroner)}
-        ingest(order_body(order_id, placed_at=on, updated_at=on, lines=[line]))
+        body = order_body(order_id, placed_at=on, updated_at=on, lines=[line], currency=currency)
+        ingest(body)
 
     return run
 
 
 def _apply(session: Session, *, metric: str = "points", period: str = "calendar_year",
-           silver: int = 1000, retain: int = 800) -> None:  # fmt: skip
-    text = PROGRAMME.format(metric=metric, period=period, silver=silver, retain=retain)
+           silver: int = 1000, retain: int = 800, rates: str = "{}") -> None:  # fmt: skip
+    text = PROGRAMME.format(metric=metric, period=period, silver=silver, retain=retain, rates=rates)
     service.apply(session, text)
 
 
@@ -272,6 +298,35 @@ def test_spend_just_short_of_the_threshold_stays_on_base(db_session: Session, bu
     assert _changes(db_session) == []
 
 
+def test_spend_in_another_currency_counts_at_the_programmes_rate(
+    db_session: Session, buy: Buy
+) -> None:
+    """The thresholds are NOK; 60 EUR at 11.5 count 690 NOK, SEK has no rate and counts
+    nothing, so 400 NOK more make 1,090 NOK: silver. The ladder names the currency."""
+    _apply(db_session, metric="spend", period="lifetime", silver=100000, retain=100000,
+           rates='{EUR: "11.5"}')  # fmt: skip
+    buy("1", "2026-03-01T10:00:00+00:00", 60, currency="EUR")
+    buy("2", "2026-03-02T10:00:00+00:00", 5000, currency="SEK")
+    assert _tier(db_session)[0] == "base"
+
+    buy("3", "2026-03-03T10:00:00+00:00", 400)
+
+    at = datetime(2026, 3, 3, 10, tzinfo=UTC)
+    assert _changes(db_session) == [("base", "silver", "qualified", 109000, at)]
+    ladder = member(db_session, _member(db_session), now=at)
+    assert ladder.tier is not None
+    assert (ladder.tier.currency, ladder.tier.value) == ("NOK", 109000)
+
+
+def test_a_spend_tier_ladder_names_no_currency_on_points(db_session: Session, buy: Buy) -> None:
+    _apply(db_session)
+    buy("1", "2026-03-01T10:00:00+00:00", 100)
+
+    ladder = member(db_session, _member(db_session), now=datetime(2026, 3, 2, tzinfo=UTC))
+    assert ladder.tier is not None
+    assert (ladder.tier.metric, ladder.tier.currency, ladder.tier.value) == ("points", None, 100)
+
+
 @pytest.mark.parametrize("metric", ["spend", "points"])
 def test_an_order_that_earns_nothing_still_counts_as_spend_at_once(
     db_session: Session, ingest: Ingest, clock: dict[str, datetime], metric: str
@@ -322,7 +377,9 @@ def test_on_spend_a_returned_order_that_earned_nothing_takes_back_the_level_it_w
 
 
 def test_the_document_refuses_a_ladder_the_policy_could_not_run() -> None:
-    text = PROGRAMME.format(metric="points", period="calendar_year", silver=1000, retain=1001)
+    text = PROGRAMME.format(
+        metric="points", period="calendar_year", silver=1000, retain=1001, rates="{}"
+    )
 
     with pytest.raises(InvalidProgramme) as caught:
         document.load(text)
@@ -330,3 +387,24 @@ def test_the_document_refuses_a_ladder_the_policy_could_not_run() -> None:
     assert caught.value.detail["errors"] == [
         {"path": "tiers.levels[1].retain", "reason": "retain must not exceed threshold"}
     ]
+
+
+@pytest.mark.parametrize(
+    ("metric", "rates", "path", "reason"),
+    [
+        ("points", "{EUR: 11}", "tiers.rates", "rates convert spend; tiers on points need none"),
+        ("spend", "{NOK: 1}", "tiers.rates.NOK",
+         "spend in the programme's currency counts as it is; it takes no rate"),
+        ("spend", "{XXY: 2}", "tiers.rates.XXY", "unknown ISO 4217 currency XXY"),
+        ("spend", "{EUR: -1}", "tiers.rates.EUR", "Input should be greater than or equal to 0"),
+    ],
+)  # fmt: skip
+def test_the_document_refuses_tier_rates_it_could_not_apply(
+    metric: str, rates: str, path: str, reason: str
+) -> None:
+    text = PROGRAMME.format(metric=metric, period="lifetime", silver=1000, retain=1000, rates=rates)
+
+    with pytest.raises(InvalidProgramme) as caught:
+        document.load(text)
+
+    assert caught.value.detail["errors"] == [{"path": path, "reason": reason}]

@@ -19,6 +19,7 @@ from trofast.cli.context import (
 )
 from trofast.cli.program_backtest import backtest
 from trofast.program import actions, document, service, tiering
+from trofast.program.document import Programme
 from trofast.program.errors import InvalidProgramme, NoProgramme, ProgrammeVersionNotFound
 from trofast.referral import flow as referral_flow
 
@@ -112,8 +113,16 @@ def show(
                 level.id, level.name, str(level.threshold), str(level.keep_at),
                 str(level.multiplier),
             )  # fmt: skip
-        console.print(f"tiers on {programme.tiers.metric}, {programme.tiers.period}")
+        console.print(f"tiers on {_metric(programme)}, {programme.tiers.period}")
         print_table(levels)
+
+
+def _metric(programme: Programme) -> str:
+    assert programme.tiers is not None
+    if programme.tiers.metric == "points":
+        return "points"
+    rates = "".join(f", {code} at {rate}" for code, rate in programme.tiers.rates.items())
+    return f"spend in {programme.currency} (minor units{rates})"
 
 
 @program_app.command("review-tiers")

@@ -35,7 +35,13 @@ from trofast.kit.money import currency_exponent
 from trofast.program.backtest_earning import OrderPoints, order_points
 from trofast.program.backtest_expiry import Lots, settle_lots
 from trofast.program.backtest_history import UTC_US, BacktestError, History
-from trofast.program.backtest_tiers import CHANGE_SCHEMA, simulate, to_us, window_starts
+from trofast.program.backtest_tiers import (
+    CHANGE_SCHEMA,
+    simulate,
+    spend_currencies,
+    to_us,
+    window_starts,
+)
 from trofast.program.document import Programme
 from trofast.program.expiry import month_end
 
@@ -213,11 +219,13 @@ def _with_tiers(
     ).get_column("window_start")
     run_ = simulate(
         tiers,
+        programme.currency,
         member=frame.get_column("member_code").to_numpy(),
         placed_us=frame.get_column("placed_at").dt.epoch("us").to_numpy(),
         start_us=starts.to_numpy(),
         base=frame.get_column("base").to_numpy(),
         spend=frame.get_column("spend").to_numpy(),
+        spend_code=_spend_codes(programme, frame.get_column("currency")),
         tier_points={
             ranks[i]: frame.get_column(c.column).to_numpy() for i, c in points.tiers.items()
         },
@@ -232,6 +240,15 @@ def _with_tiers(
         mask = run_.level == ranks[level_id]
         totals[column.rule] = int(np.sum(run_.tier_points[mask]))
     return frame, totals, run_.changes
+
+
+def _spend_codes(programme: Programme, currency: pl.Series) -> np.ndarray:
+    """Each order's currency as its index among those the tiers count; -1 for the rest."""
+    assert programme.tiers is not None
+    codes = {
+        code: i for i, code in enumerate(spend_currencies(programme.tiers, programme.currency))
+    }
+    return currency.replace_strict(codes, default=-1, return_dtype=pl.Int64).to_numpy()
 
 
 def _rule_shares(

@@ -12,7 +12,8 @@ It replays what `tiering` does live, with the order's time as "now":
   history) are applied in time order.
 
 The value of a member's window is a difference of prefix sums over the member's orders seen
-so far, so the pass is O(orders + reviews). The per-order loop is plain Python over lists:
+so far (on spend, one per currency, converted as `tiers.spend_value` does), so the pass is
+O(orders + reviews). The per-order loop is plain Python over lists:
 the tier multiplier makes an order's points depend on the tier, which depends on earlier
 points, so the recurrence cannot be vectorised for the points metric (bench: ~1 µs/order).
 """
@@ -70,16 +71,20 @@ def window_starts(tiers: Tiers, placed_at: pl.Expr) -> pl.Expr:
 
 def simulate(
     tiers: Tiers,
+    currency: str,
     member: np.ndarray,
     placed_us: np.ndarray,
     start_us: np.ndarray,
     base: np.ndarray,
     spend: np.ndarray,
+    spend_code: np.ndarray,
     tier_points: dict[int, np.ndarray],
     end_us: int,
 ) -> TierRun:
     """Orders sorted by member then time; `tier_points[rank]`: what each order would get at
-    that level's multiplier (levels without one are absent)."""
+    that level's multiplier (levels without one are absent). `spend` is in minor units of
+    the order's currency, `spend_code` that currency's index in `spend_currencies(tiers, currency)`
+    (-1: not counted)."""
     n = len(member)
     levels = tiers.levels
     thresholds = [level.threshold for level in levels]
@@ -87,7 +92,8 @@ def simulate(
     by_points = tiers.metric == "points"
     reviewed = tiers.period != "lifetime"
     members, times, starts = member.tolist(), placed_us.tolist(), start_us.tolist()
-    bases, spends = base.tolist(), spend.tolist()
+    bases, spends, codes = base.tolist(), spend.tolist(), spend_code.tolist()
+    factors = [(1, 1)] if by_points else list(policy.spend_factors(tiers, currency).values())
     extra = [tier_points[r].tolist() if r in tier_points else None for r in range(len(levels))]
     out_points = [0] * n
     out_level = [0] * n
@@ -100,22 +106,25 @@ def simulate(
         changes.append((who, times[k], -1, 0, "joined", 0))
         level, review = 0, -1  # -1: no review scheduled
         seen: list[int] = []
-        prefix = [0]
+        sums = _Sums(factors)
         lo = 0
         while k < n and members[k] == who:
             t = times[k]
             while review >= 0 and review <= t:
-                level, review = reviewer.review(who, level, review, seen, prefix, changes)
+                level, review = reviewer.review(who, level, review, seen, sums, changes)
             column = extra[level]
             points = column[k] if column is not None else 0
             out_points[k] = points
             out_level[k] = level
             seen.append(t)
-            prefix.append(prefix[-1] + (bases[k] + points if by_points else spends[k]))
+            if by_points:
+                sums.add(0, bases[k] + points)
+            else:
+                sums.add(codes[k], spends[k])
             start = starts[k]
             while seen[lo] < start:
                 lo += 1
-            value = prefix[-1] - prefix[lo]
+            value = sums.value(lo, len(seen))
             if level < top and value >= thresholds[level + 1]:
                 target = policy.upgraded(tiers, levels[level], value)
                 assert target is not None
@@ -125,7 +134,7 @@ def simulate(
                 review = reviewer.next_review(t) if reviewed else -1
             k += 1
         while 0 <= review < end_us:
-            level, review = reviewer.review(who, level, review, seen, prefix, changes)
+            level, review = reviewer.review(who, level, review, seen, sums, changes)
 
     frame = pl.DataFrame(changes, schema=CHANGE_SCHEMA, orient="row")
     return TierRun(
@@ -133,6 +142,31 @@ def simulate(
         level=np.asarray(out_level, dtype=np.int64),
         changes=frame,
     )
+
+
+def spend_currencies(tiers: Tiers, currency: str) -> list[str]:
+    """The currencies a spend tier counts, in the order of `simulate`'s `spend_code`."""
+    return list(policy.spend_factors(tiers, currency))
+
+
+class _Sums:
+    """A member's orders so far as prefix sums, one per counted currency: the value of any
+    run of them is a difference of two prefixes per currency, each converted exactly."""
+
+    def __init__(self, factors: list[tuple[int, int]]) -> None:
+        self.factors = factors
+        self.prefix: list[list[int]] = [[0] for _ in factors]
+
+    def add(self, code: int, amount: int) -> None:
+        for c, prefix in enumerate(self.prefix):
+            prefix.append(prefix[-1] + amount if c == code else prefix[-1])
+
+    def value(self, lo: int, hi: int) -> int:
+        """The value of orders lo..hi-1 (in the order they were added)."""
+        total = 0
+        for (numerator, denominator), prefix in zip(self.factors, self.prefix, strict=True):
+            total += (prefix[hi] - prefix[lo]) * numerator // denominator
+        return total
 
 
 class _Reviewer:
@@ -152,7 +186,7 @@ class _Reviewer:
         level: int,
         at_us: int,
         seen: list[int],
-        prefix: list[int],
+        sums: _Sums,
         changes: list[tuple[int, int, int, int, str, int]],
     ) -> tuple[int, int]:
         """Apply the review due at `at_us`; returns the level kept and the next review."""
@@ -162,7 +196,7 @@ class _Reviewer:
             start = datetime(at.year - 1, 1, 1, tzinfo=UTC)
         else:
             start = add_months(at, -12)
-        value = prefix[bisect_left(seen, at_us)] - prefix[bisect_left(seen, to_us(start))]
+        value = sums.value(bisect_left(seen, to_us(start)), bisect_left(seen, at_us))
         kept = self.ranks[policy.reviewed(self.tiers, self.tiers.levels[level], value).id]
         if kept != level:
             changes.append((who, at_us, level, kept, "review", value))

@@ -174,11 +174,22 @@ class Level(Strict):
 
 
 class Tiers(Strict):
-    """Qualification on points earned or on spend (minor units), over a period."""
+    """Qualification on points earned or on spend, over a period.
+
+    On spend the thresholds are minor units of the programme's currency; an order in another
+    currency counts at its rate in `rates` (units of the programme's currency per unit), or
+    not at all."""
 
     metric: Literal["points", "spend"]
     period: Literal["lifetime", "calendar_year", "rolling_12_months"]
+    rates: dict[Currency, Rate] = {}
     levels: Annotated[list[Level], Field(min_length=1, max_length=20)]
+
+    @model_validator(mode="after")
+    def _rates_on_spend(self) -> Tiers:
+        if self.metric == "points" and self.rates:
+            raise _problem(("rates",), "rates convert spend; tiers on points need none")
+        return self
 
     @model_validator(mode="after")
     def _ladder(self) -> Tiers:
@@ -277,6 +288,15 @@ class Programme(Strict):
     @model_validator(mode="after")
     def _unique_rules(self) -> Programme:
         _unique([rule.id for rule in self.earning], "earning", "rule id")
+        return self
+
+    @model_validator(mode="after")
+    def _tier_rates(self) -> Programme:
+        if self.tiers is not None and self.currency in self.tiers.rates:
+            raise _problem(
+                ("tiers", "rates", self.currency),
+                "spend in the programme's currency counts as it is; it takes no rate",
+            )
         return self
 
     @model_validator(mode="after")

@@ -23,14 +23,16 @@ def member(session: Session, customer_id: int, now: datetime | None = None) -> M
     program = active(session)
     tier = None
     rules = program.programme.tiers if program else None
-    if rules is not None:
-        standing = tiering.standing(session, rules, customer_id, now)
+    if program is not None and rules is not None:
+        standing = tiering.standing(session, program.programme, customer_id, now)
         tier = TierOut(
             level=_level(standing.level),
             since=standing.since,
             review_at=standing.review_at,
             metric=rules.metric,
             period=rules.period,
+            # The programme's currency, which `value` and `to_next` are in on spend.
+            currency=program.programme.currency if rules.metric == "spend" else None,
             value=standing.value,
             next_level=_level(standing.next_level) if standing.next_level else None,
             to_next=standing.to_next,

@@ -365,20 +365,26 @@ def _qualification_points(since: bool, until: bool) -> Select[int]:
 
 def qualification_spend(
     session: Session, customer_id: int, start: datetime | None, end: datetime | None
-) -> int:
-    """Merchandise spend (total − shipping − refunded) of orders paid in [start, end)."""
-    query = select(
-        func.coalesce(func.sum(Order.total_minor - Order.shipping_minor - Order.refunded_minor), 0)
-    ).where(
-        Order.customer_id == customer_id,
-        Order.paid_at.is_not(None),
-        Order.cancelled_at.is_(None),
+) -> dict[str, int]:
+    """Merchandise spend (total − shipping − refunded) of orders paid in [start, end), per
+    currency (minor units of each)."""
+    query = (
+        select(
+            Order.currency,
+            func.sum(Order.total_minor - Order.shipping_minor - Order.refunded_minor),
+        )
+        .where(
+            Order.customer_id == customer_id,
+            Order.paid_at.is_not(None),
+            Order.cancelled_at.is_(None),
+        )
+        .group_by(Order.currency)
     )
     if start is not None:
         query = query.where(Order.paid_at >= start)
     if end is not None:
         query = query.where(Order.paid_at < end)
-    return int(session.scalar(query) or 0)
+    return {currency: int(total) for currency, total in session.execute(query)}
 
 
 def last_purchase_at(session: Session, customer_id: int) -> datetime | None:

@@ -68,6 +68,9 @@ class TierOut(BaseModel):
     review_at: datetime | None
     metric: str
     period: str
+    currency: str | None = Field(
+        description="On spend: the currency of value, thresholds and to_next (minor units)"
+    )
     value: int = Field(description="Qualification value in the current period")
     next_level: LevelOut | None
     to_next: int | None = Field(description="What is missing to reach the next level")

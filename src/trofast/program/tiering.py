@@ -18,7 +18,7 @@ from trofast.kit.time import utc_now
 from trofast.ledger.core import member_accounts
 from trofast.models import MemberTier
 from trofast.program import repository, tiers
-from trofast.program.document import Level, Tiers
+from trofast.program.document import Level, Programme, Tiers
 from trofast.program.service import Active, active
 
 
@@ -35,17 +35,27 @@ class Standing:
 
 
 def qualification(
-    session: Session, rules: Tiers, customer_id: int, start: datetime | None, end: datetime | None
+    session: Session,
+    programme: Programme,
+    customer_id: int,
+    start: datetime | None,
+    end: datetime | None,
 ) -> int:
+    """The member's value in [start, end) under the programme's tiers (which it must have)."""
+    rules = programme.tiers
+    assert rules is not None
     if rules.metric == "points":
         return repository.qualification_points(session, customer_id, start, end)
-    return repository.qualification_spend(session, customer_id, start, end)
+    spend = repository.qualification_spend(session, customer_id, start, end)
+    return tiers.spend_value(rules, programme.currency, spend)
 
 
-def standing(session: Session, rules: Tiers, customer_id: int, now: datetime) -> Standing:
+def standing(session: Session, programme: Programme, customer_id: int, now: datetime) -> Standing:
+    rules = programme.tiers
+    assert rules is not None
     row = repository.member_tier(session, customer_id)
     level = tiers.level_of(rules, row.level if row else None)
-    value = qualification(session, rules, customer_id, tiers.period_start(rules, now), None)
+    value = qualification(session, programme, customer_id, tiers.period_start(rules, now), None)
     above = rules.levels[tiers.rank(rules, level) + 1 :]
     next_level = above[0] if above else None
     return Standing(
@@ -75,7 +85,7 @@ def evaluate(
     if row is not None and not returned and current.id == rules.levels[-1].id:
         return  # at the top with nothing returned: no value can change the level
     start = tiers.period_start(rules, now)
-    value = qualification(session, rules, customer_id, start, None)
+    value = qualification(session, program.programme, customer_id, start, None)
     target = tiers.upgraded(rules, current, value)
     reason = "qualified"
     if target is None and returned and row is not None and (start is None or row.since >= start):
@@ -131,7 +141,7 @@ def _review(
     current = tiers.level_of(rules, row.level)
     ended_at = row.review_at
     started_at = _period_before(rules, ended_at)
-    value = qualification(session, rules, customer_id, started_at, ended_at)
+    value = qualification(session, program.programme, customer_id, started_at, ended_at)
     kept = tiers.reviewed(rules, current, value)
     if kept.id != current.id:
         _change(session, program, customer_id, row, kept, value, "review", ended_at)

@@ -8,8 +8,10 @@ reached. `lifetime` tiers are never reviewed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from trofast.kit.money import currency_exponent
 from trofast.program.document import Level, Tiers
 from trofast.program.expiry import add_months
 
@@ -21,6 +23,33 @@ def qualified(tiers: Tiers, value: int) -> Level:
         if value >= level.threshold:
             best = level
     return best
+
+
+def spend_factors(tiers: Tiers, currency: str) -> dict[str, tuple[int, int]]:
+    """Per counted currency, the exact fraction (numerator, denominator) that turns its minor
+    units into minor units of `currency`, the programme's (exponents differ: JPY has none)."""
+    target = currency_exponent(currency)
+    factors = {}
+    for code, rate in tiers.rates.items():
+        shift = target - currency_exponent(code)
+        numerator = int(rate.scaleb(6)) * 10 ** max(shift, 0)  # rates have at most 6 decimals
+        factors[code] = (numerator, 10**6 * 10 ** max(-shift, 0))
+    factors[currency] = (1, 1)  # the programme refuses a rate for its own currency
+    return factors
+
+
+def spend_value(tiers: Tiers, currency: str, by_currency: Mapping[str, int]) -> int:
+    """What spend in several currencies counts toward the thresholds: each currency's sum at
+    its rate, rounded down to a minor unit of `currency`; a currency without a rate counts
+    nothing. Summed per currency before converting, so many small orders lose no more than
+    one minor unit per currency to rounding."""
+    factors = spend_factors(tiers, currency)
+    value = 0
+    for code, amount in by_currency.items():
+        if code in factors:
+            numerator, denominator = factors[code]
+            value += amount * numerator // denominator
+    return value
 
 
 def level_of(tiers: Tiers, level_id: str | None) -> Level:
