@@ -4,13 +4,15 @@ programme, give the same points per rule: spend (two currencies with a rate and 
 one rule for one store), multipliers by category and brand, a campaign window, first order,
 sustainable products and the tier multipliers, with members moving up tiers on points or on
 spend (EUR converted at the tiers' rate, SEK not counted) along the way, over lines with
-discounts, VAT and gift cards and orders with a discount of their own. And the
-points expire in the same months, under each expiry policy.
+discounts, VAT and gift cards and orders with a discount of their own; some orders are paid
+hours after they were placed, so they earn in another order than they were placed. The
+points expire in the same months, under each expiry policy, and the members end on the
+same levels.
 
 The engine qualifies a member as of now (the period that holds now), the backtest as of
-each order, so the orders are placed in the last ten hours: the same period for both, and no
-tier review comes due (the engine moves a member down only when its review job runs, which
-this test does not drive).
+each payment, so the orders are placed and paid in the last twelve hours: the same period
+for both, and no tier review comes due (the engine moves a member down only when its review
+job runs, which this test does not drive).
 """
 
 from __future__ import annotations
@@ -93,6 +95,8 @@ _order = st.fixed_dictionaries(
         "store": st.sampled_from([None, None, "OSLO1", "BERGEN1"]),  # None: on the web
         "lines": st.lists(_line, min_size=1, max_size=3),
         "order_discount_share": st.sampled_from([0, 0, 5, 17]),  # % of what the lines leave
+        # Paid at once, or hours later (an invoice): half past, so no two orders tie.
+        "paid_after": st.sampled_from([None, None, None, 1, 3]),
     }
 )
 
@@ -101,8 +105,21 @@ def _kroner(minor: int) -> str:
     return f"{minor // 100}.{minor % 100:02d}"
 
 
-def _event(start: datetime, n: int, order: dict[str, Any]) -> dict[str, Any]:
-    placed = (start + timedelta(hours=n)).isoformat()
+def _events(start: datetime, n: int, order: dict[str, Any]) -> list[tuple[datetime, Any]]:
+    """The order's events with their times: placed and paid, or placed, then paid later."""
+    placed = start + timedelta(hours=n)
+    placement = _placed(placed, n, order)
+    if order["paid_after"] is None:
+        return [(placed, placement)]
+    placement["order"]["financial_status"] = "pending"
+    paid = placed + timedelta(hours=order["paid_after"], minutes=30)
+    payment = {"idempotency_key": f"paid:{n}", "type": "order.paid",
+               "occurred_at": paid.isoformat(), "order_id": str(n)}  # fmt: skip
+    return [(placed, placement), (paid, payment)]
+
+
+def _placed(at: datetime, n: int, order: dict[str, Any]) -> dict[str, Any]:
+    placed = at.isoformat()
     lines, left = [], 0
     for i, line in enumerate(order["lines"]):
         gross = line["quantity"] * line["unit_price"]
@@ -172,7 +189,7 @@ def _levels(session: Session, members: int) -> dict[str, int]:
 def test_a_backtest_of_the_database_earns_what_the_engine_earned(
     engine: Engine, orders: list[dict[str, Any]], metric: str, period: str, expiry: str
 ) -> None:
-    start = utc_now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=10)
+    start = utc_now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=12)
     # In the first hours of a year the orders and now are in two calendar years.
     assume(period != "calendar_year" or start.year == utc_now().year)
     with engine.connect() as connection:
@@ -180,7 +197,11 @@ def test_a_backtest_of_the_database_earns_what_the_engine_earned(
         session = Session(bind=connection, join_transaction_mode="create_savepoint")
         try:
             version = service.apply(session, programme(metric, period, start, expiry)).row.version
-            events = [_EVENT.validate_python(_event(start, n, o)) for n, o in enumerate(orders)]
+            timed = sorted(
+                (e for n, o in enumerate(orders) for e in _events(start, n, o)),
+                key=lambda pair: pair[0],
+            )
+            events = [_EVENT.validate_python(event) for _, event in timed]
             apply_events(session, events, None, currency="NOK")
             earned, expiring = _earned(session)
 
@@ -190,7 +211,7 @@ def test_a_backtest_of_the_database_earns_what_the_engine_earned(
 
             assert report.orders == len(orders)
             assert {r.rule: r.points for r in report.rules if r.points} == earned
-            # Nothing expires within the ten hours: all of it is scheduled after the end.
+            # Nothing expires within the twelve hours: all of it is scheduled after the end.
             assert report.expired == 0
             assert dict(report.expiry_scheduled) == expiring
             # And the members stand on the same levels.

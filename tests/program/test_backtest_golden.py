@@ -232,6 +232,56 @@ def test_spend_tiers_convert_other_currencies_at_their_rate_and_skip_unrated_one
     assert (months["2025-03"]["upgrades"], months["2025-03"]["members"]["gold"]) == (1, 1)
 
 
+PAID_LATER = """
+name: Paid later
+currency: NOK
+expiry: {policy: lot, months: 12}
+earning:
+  - {id: base, kind: spend, rates: {NOK: 1}}
+  - {id: january, kind: campaign, factor: 2, starts_at: "2025-01-01T00:00:00Z",
+     ends_at: "2025-02-01T00:00:00Z"}
+  - {id: welcome, kind: first_order, points: 50, channels: [store]}
+"""
+
+
+def test_an_order_paid_later_earns_then_but_its_campaign_is_when_it_was_placed() -> None:
+    """Placed on 31 January, paid on 3 February (an invoice): January's campaign applies, the
+    points are February's and expire at the end of February 2026. The order placed after it
+    but paid before it, in a store, is the member's first: the store-only bonus is its."""
+    history = from_rows(
+        [
+            {
+                "order": 0,
+                "member": "C",
+                "placed_at": at("2025-01-31T20:00"),
+                "paid_at": at("2025-02-03T09:00"),
+                "currency": "NOK",
+            },
+            {
+                "order": 1,
+                "member": "C",
+                "placed_at": at("2025-02-01T10:00"),
+                "currency": "NOK",
+                "channel": "store",
+                "store": "OSLO1",
+            },
+        ],  # fmt: skip
+        [{"order": 0, "value": 10000}, {"order": 1, "value": 5000}],
+    )
+
+    report = backtest.run(load(PAID_LATER), history)
+
+    assert report.end == at("2025-03-01T00:00")
+    assert [(r.rule, r.points) for r in report.rules] == [
+        ("base", 150), ("january", 100), ("welcome", 50),
+    ]  # fmt: skip
+    # Expiring at the end of February 2026, the first instant of March.
+    assert report.expiry_scheduled == [("2026-03", 300)]
+    months = {row["month"]: row for row in report.months}
+    assert (months["2025-01"]["orders"], months["2025-01"]["issued"]) == (1, 0)
+    assert (months["2025-02"]["orders"], months["2025-02"]["issued"]) == (1, 300)
+
+
 LIFETIME = """
 name: Lifetime
 currency: NOK

@@ -162,9 +162,7 @@ def test_apply_reads_utf8_with_a_bom_and_refuses_other_encodings(
     assert source.output == json.dumps(document)  # kept without its byte order mark
 
 
-def test_show_names_the_currency_and_rates_of_tiers_on_spend(
-    database: str, tmp_path: Path
-) -> None:
+def test_show_names_the_currency_and_rates_of_tiers_on_spend(database: str, tmp_path: Path) -> None:
     text = SAMPLE.read_text().replace("metric: points", 'metric: spend\n  rates: {EUR: "11.5"}')
     assert text != SAMPLE.read_text()
     document = tmp_path / "spend.yaml"

@@ -8,16 +8,20 @@ its end, the liability in currency, and members per tier at each month end.
 How it replays (the live engine's semantics, `program/engine.py` and `tiering.py`):
 
 - Every customer of the history is a member from their first order (automatic enrolment);
-  orders without a customer earn nothing but are counted. Orders are paid when placed,
-  never refunded or cancelled; action and birthday rules are not replayed (no events).
-- An order earns what `earning.evaluate` gives it (`backtest_earning`, vectorised and checked
-  against it), at the tier the member holds when it is placed (`backtest_tiers`).
-- One lot per order, effective at its placement, pending for the return window; a share
+  orders without a customer earn nothing but are counted. Orders are never refunded or
+  cancelled; action and birthday rules are not replayed (no events).
+- An order earns when it is paid (`paid_at`; a file's orders are paid when placed) what
+  `earning.evaluate` gives it (`backtest_earning`, vectorised and checked against it), with
+  campaigns matched on when it was placed, at the tier the member holds when it is paid
+  (`backtest_tiers`). The first order is the first paid.
+- One lot per order, effective at its payment, pending for the return window; a share
   `redemption_rate` of each lot is assumed spent as soon as it is available (default 0: no
-  redemptions). Lot expiry: `expiry.expires_after` the placement; inactivity: the whole
+  redemptions). Lot expiry: `expiry.expires_after` the payment; inactivity: the whole
   balance at `expires_after` the last purchase when no purchase came before it.
-- The history ends at `end` (exclusive; default: the end of the last order's month). What
-  happens at `end` or later (expiry, reviews, pending points becoming available) is after it.
+- The history ends at `end` (exclusive; default: the end of the month of the last payment);
+  orders paid from `end` on are left out. What happens at `end` or later (expiry, reviews,
+  pending points becoming available) is after it. Orders per month count placements, points
+  issued per month payments.
 """
 
 from __future__ import annotations
@@ -154,7 +158,7 @@ def run(
     orders = history.orders
     start = orders.get_column("placed_at").min() if not history.empty else None
     if end is None:
-        last = orders.get_column("placed_at").max()
+        last = orders.get_column("paid_at").max()
         end = month_end(last) if isinstance(last, datetime) else datetime.now(UTC)
     assert start is None or isinstance(start, datetime)
 
@@ -193,7 +197,7 @@ def run(
 
 
 def _before(history: History, end: datetime) -> History:
-    orders = history.orders.filter(pl.col("placed_at") < pl.lit(end, UTC_US))
+    orders = history.orders.filter(pl.col("paid_at") < pl.lit(end, UTC_US))
     lines = history.lines.join(orders.select("order"), on="order", how="semi")
     return History(orders, lines)
 
@@ -203,7 +207,7 @@ def _with_tiers(
 ) -> tuple[pl.DataFrame, dict[str, int], pl.DataFrame]:
     """Orders sorted by member and time with `points` (all rules, tier included)."""
     base = pl.sum_horizontal([pl.col(c.column) for c in points.rules] or [pl.lit(0, pl.Int64)])
-    frame = points.frame.sort("member", "placed_at", "order").with_columns(
+    frame = points.frame.sort("member", "paid_at", "order").with_columns(
         base.cast(pl.Int64).alias("base"),
         pl.col("member").rle_id().cast(pl.Int64).alias("member_code"),
     )
@@ -215,13 +219,13 @@ def _with_tiers(
     # Through with_columns, which broadcasts: a lifetime window starts at a literal 0, and a
     # literal alone in a select is one row, not one per order.
     starts = frame.with_columns(
-        window_starts(tiers, pl.col("placed_at")).alias("window_start")
+        window_starts(tiers, pl.col("paid_at")).alias("window_start")
     ).get_column("window_start")
     run_ = simulate(
         tiers,
         programme.currency,
         member=frame.get_column("member_code").to_numpy(),
-        placed_us=frame.get_column("placed_at").dt.epoch("us").to_numpy(),
+        paid_us=frame.get_column("paid_at").dt.epoch("us").to_numpy(),
         start_us=starts.to_numpy(),
         base=frame.get_column("base").to_numpy(),
         spend=frame.get_column("spend").to_numpy(),
@@ -288,7 +292,7 @@ def _months(
         orders.select(pl.col("placed_at").alias("at"))
         .group_by(month)
         .agg(pl.len().alias("orders")),
-        frame.select(pl.col("placed_at").alias("at"), "points")
+        frame.select(pl.col("paid_at").alias("at"), "points")
         .group_by(month)
         .agg(pl.col("points").sum().alias("issued")),
         lots.expired_at.group_by(month).agg(pl.col("points").sum().alias("expired")),

@@ -40,7 +40,7 @@ class RuleColumn:
 
 @dataclass(frozen=True)
 class OrderPoints:
-    """Per member order: `order`, `member`, `placed_at`, `value` (Σ line values), one Int64
+    """Per member order: `order`, `member`, `paid_at`, `value` (Σ line values), one Int64
     column per order rule (`rules`) and one per tier level with a multiplier (`tiers`)."""
 
     frame: pl.DataFrame
@@ -63,9 +63,10 @@ def order_points(programme: Programme, history: History) -> OrderPoints:
     frame = orders.join(sums, on="order", how="left").with_columns(
         pl.exclude(orders.columns).fill_null(0)
     )
-    # As in the engine: the earliest order, and of orders placed at the same moment (date-only
-    # histories) the one recorded first, so a member's first day gives one bonus, not several.
-    earliest = pl.col("order").sort_by(["placed_at", "order"]).first().over("member")
+    # As in the engine: the order that earned first (paid first), and of orders paid at the
+    # same moment the one placed first, then the one recorded first (date-only histories), so
+    # a member's first day gives one bonus, not several.
+    earliest = pl.col("order").sort_by(["paid_at", "placed_at", "order"]).first().over("member")
     first = pl.col("order") == earliest
     frame = frame.with_columns(first.alias("_first"))
     coefficients, bits = _coefficients(programme, rules, tiers, frame)
@@ -79,7 +80,7 @@ def order_points(programme: Programme, history: History) -> OrderPoints:
     for column in tiers.values():
         points.append(_scaled("value", column.column).alias(column.column))
     _check_range(frame, bits)
-    keep = ["order", "member", "placed_at", "currency", "value", "spend"]
+    keep = ["order", "member", "paid_at", "currency", "value", "spend"]
     frame = frame.select(*keep, *points)
     return OrderPoints(frame=frame, rules=columns, tiers=tiers)
 

@@ -1,10 +1,10 @@
 """What becomes of each order's lot by the end of a backtest: redeemed, expired or still held.
 
 One lot per member order (every award of an order shares its dates in the engine). A lot is
-pending until `placed_at + return window`; from then an assumed share `rate` of it is spent
+pending until `paid_at + return window`; from then an assumed share `rate` of it is spent
 (floored per lot). What is left expires:
 
-- `lot`: at `expiry.expires_after(placed_at)`;
+- `lot`: at `expiry.expires_after(paid_at)`;
 - `inactivity`: every lot still open when `expires_after(last purchase)` passes without a
   new purchase (a purchase pushes all open lots out, as `repository.extend_open_lots` does);
 - `none`: never.
@@ -34,20 +34,20 @@ class Lots:
     expired_at: pl.DataFrame  # at (Datetime), points: each expiry before the end
 
 
-def expires_after(placed_at: pl.Expr, months: int, *, round_to_month_end: bool) -> pl.Expr:
+def expires_after(paid_at: pl.Expr, months: int, *, round_to_month_end: bool) -> pl.Expr:
     """`expiry.expires_after` vectorised: offset_by clamps the day as `add_months` does, and
     a month end is the first instant of the next month."""
-    at = placed_at.dt.offset_by(f"{months}mo")
+    at = paid_at.dt.offset_by(f"{months}mo")
     return at.dt.truncate("1mo").dt.offset_by("1mo") if round_to_month_end else at
 
 
 def settle_lots(programme: Programme, frame: pl.DataFrame, end: datetime, rate: Fraction) -> Lots:
-    """`frame`: member orders sorted by `member_code` then `placed_at`, with `points`."""
+    """`frame`: member orders sorted by `member_code` then `paid_at`, with `points`."""
     end_at = pl.lit(end, UTC_US)
     window = pl.duration(days=programme.pending.return_window_days)
-    available_at = pl.col("placed_at") + window
+    available_at = pl.col("paid_at") + window
     spent = (pl.col("points").cast(pl.Int128) * rate.numerator // rate.denominator).cast(pl.Int64)
-    lots = frame.select("member_code", "placed_at", "points").with_columns(
+    lots = frame.select("member_code", "paid_at", "points").with_columns(
         available_at.alias("available_at"),
         pl.when(available_at < end_at).then(spent).otherwise(0).alias("redeemed"),
     )
@@ -57,7 +57,7 @@ def settle_lots(programme: Programme, frame: pl.DataFrame, end: datetime, rate: 
         lots = lots.with_columns(pl.lit(None, UTC_US).alias("expires_at"))
     else:
         deadline = expires_after(
-            pl.col("placed_at"), policy.months, round_to_month_end=policy.round_to_month_end
+            pl.col("paid_at"), policy.months, round_to_month_end=policy.round_to_month_end
         )
         lots = lots.with_columns(deadline.alias("expires_at"))
         if policy.policy == "inactivity":
@@ -88,7 +88,7 @@ def settle_lots(programme: Programme, frame: pl.DataFrame, end: datetime, rate: 
 def _inactivity(lots: pl.DataFrame) -> pl.DataFrame:
     """Each lot expires at the deadline of the last purchase before the member lapsed."""
     member = "member_code"
-    following = pl.col("placed_at").shift(-1).over(member)
+    following = pl.col("paid_at").shift(-1).over(member)
     lapse = following.is_null() | (following >= pl.col("expires_at"))
     lots = lots.with_columns(lapse.alias("lapse"))
     spell = pl.col("lapse").shift(1, fill_value=False).cum_sum().over(member)

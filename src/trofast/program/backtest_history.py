@@ -6,8 +6,10 @@ from the database (`backtest_repository`), or from plain rows in tests. Whatever
 the frames below are what the backtest sees; this module imports no database code.
 
 orders: order (Int64, 0..n-1), member (String; null for an order without any identity),
-        placed_at (Datetime µs UTC), currency, channel, store (String), spend (Int64: the
-        order's total less shipping, what a `spend` tier counts).
+        placed_at (Datetime µs UTC: decides campaigns), paid_at (Datetime µs UTC: when the
+        order earns, for tiers, return windows, expiry and which order is first; a history
+        without it, such as a file, has it equal placed_at), currency, channel, store
+        (String), spend (Int64: the order's total less shipping, what a `spend` tier counts).
 lines:  order (Int64), quantity (Int64), value (Int64, net merchandise value in minor units,
         never below zero), sku, category, brand (String), sustainable (Boolean).
 """
@@ -31,6 +33,7 @@ ORDER_SCHEMA: dict[str, pl.DataType] = {
     "order": pl.Int64(),
     "member": pl.String(),
     "placed_at": UTC_US,
+    "paid_at": UTC_US,
     "currency": pl.String(),
     "channel": pl.String(),
     "store": pl.String(),
@@ -60,7 +63,12 @@ class History:
 
     @classmethod
     def of(cls, orders: pl.DataFrame, lines: pl.DataFrame) -> History:
-        """Cast to the schemas above; refuses lines of unknown orders and duplicate orders."""
+        """Cast to the schemas above; refuses lines of unknown orders and duplicate orders.
+        An order without `paid_at` was paid when it was placed."""
+        if "paid_at" not in orders.columns:
+            orders = orders.with_columns(pl.col("placed_at").alias("paid_at"))
+        paid = pl.coalesce(pl.col("paid_at").cast(UTC_US), pl.col("placed_at").cast(UTC_US))
+        orders = orders.with_columns(paid.alias("paid_at"))
         orders = orders.select(pl.col(n).cast(t) for n, t in ORDER_SCHEMA.items())
         lines = lines.select(pl.col(n).cast(t) for n, t in LINE_SCHEMA.items())
         lines = lines.with_columns(pl.col("value").clip(lower_bound=0))

@@ -33,6 +33,7 @@ def _orders(session: Session) -> pl.DataFrame:
             Order.id,
             Order.customer_id,
             Order.placed_at,
+            Order.paid_at,
             Order.currency,
             Order.channel,
             Store.code,
@@ -49,7 +50,8 @@ def _orders(session: Session) -> pl.DataFrame:
         .order_by(Order.id)
     )
     schema = {**ORDER_SCHEMA, "member": pl.Int64(), "discount": pl.Int64()}
-    names = ["order", "member", "placed_at", "currency", "channel", "store", "spend", "discount"]
+    names = ["order", "member", "placed_at", "paid_at", "currency", "channel", "store"]
+    names += ["spend", "discount"]
     rows = _fetch(session, query)
     frame = pl.DataFrame(rows, schema={n: schema[n] for n in names}, orient="row")
     return frame.with_columns(pl.col("member").cast(pl.String))

@@ -1,8 +1,8 @@
 """Members' tiers over a replayed history: one sequential pass, member by member.
 
-It replays what `tiering` does live, with the order's time as "now":
+It replays what `tiering` does live, with the order's payment time as "now":
 
-- an order earns at the tier the member holds when it is placed (its tier multiplier);
+- an order earns at the tier the member holds when it is paid (its tier multiplier);
 - then the qualification value of the current period (points earned, tier points included,
   or spend; `tiers.period_start`) is compared with the next threshold: upgrade at once
   (`tiers.upgraded`), held from the order's time and reviewed at `tiers.next_review`;
@@ -59,13 +59,13 @@ def from_us(us: int) -> datetime:
     return EPOCH + timedelta(microseconds=us)
 
 
-def window_starts(tiers: Tiers, placed_at: pl.Expr) -> pl.Expr:
+def window_starts(tiers: Tiers, at: pl.Expr) -> pl.Expr:
     """`tiers.period_start` vectorised (µs); 0 for lifetime (no order is before 1970)."""
     if tiers.period == "calendar_year":
-        return placed_at.dt.truncate("1y").dt.epoch("us")
+        return at.dt.truncate("1y").dt.epoch("us")
     if tiers.period == "rolling_12_months":
         # offset_by clamps the day to the month's length, as `expiry.add_months` does.
-        return placed_at.dt.offset_by("-12mo").dt.epoch("us")
+        return at.dt.offset_by("-12mo").dt.epoch("us")
     return pl.lit(0, pl.Int64)
 
 
@@ -73,7 +73,7 @@ def simulate(
     tiers: Tiers,
     currency: str,
     member: np.ndarray,
-    placed_us: np.ndarray,
+    paid_us: np.ndarray,
     start_us: np.ndarray,
     base: np.ndarray,
     spend: np.ndarray,
@@ -91,7 +91,7 @@ def simulate(
     top = len(levels) - 1
     by_points = tiers.metric == "points"
     reviewed = tiers.period != "lifetime"
-    members, times, starts = member.tolist(), placed_us.tolist(), start_us.tolist()
+    members, times, starts = member.tolist(), paid_us.tolist(), start_us.tolist()
     bases, spends, codes = base.tolist(), spend.tolist(), spend_code.tolist()
     factors = [(1, 1)] if by_points else list(policy.spend_factors(tiers, currency).values())
     extra = [tier_points[r].tolist() if r in tier_points else None for r in range(len(levels))]
