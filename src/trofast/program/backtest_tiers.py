@@ -83,8 +83,8 @@ def simulate(
 ) -> TierRun:
     """Orders sorted by member then time; `tier_points[rank]`: what each order would get at
     that level's multiplier (levels without one are absent). `spend` is in minor units of
-    the order's currency, `spend_code` that currency's index in `spend_currencies(tiers, currency)`
-    (-1: not counted)."""
+    the order's currency, `spend_code` that currency's index in
+    `spend_currencies(tiers, currency)` (-1: not counted)."""
     n = len(member)
     levels = tiers.levels
     thresholds = [level.threshold for level in levels]
