@@ -265,7 +265,7 @@ def test_an_order_paid_later_earns_then_but_its_campaign_is_when_it_was_placed()
                 "channel": "store",
                 "store": "OSLO1",
             },
-        ],  # fmt: skip
+        ],
         [{"order": 0, "value": 10000}, {"order": 1, "value": 5000}],
     )
 
