@@ -9,7 +9,9 @@ every order event also posts its points and updates the member's tier: the end-t
 
 Creates a fresh PostgreSQL database (TROFAST_BENCH_PG, default the local server), starts
 `trofast serve` with N workers, and drives it with wrk (Debian package `wrk`) on the same
-machine, every request a new order (see orders.lua). Prints a Markdown table. `--paced`
+machine, every request a new order (see orders.lua). Prints a Markdown table, with the CPU
+each run cost per event: the server's processes (`trofast serve` and its workers) and the
+PostgreSQL backends of the benchmark's database, read from /proc. `--paced`
 adds runs that hold single events at a fixed rate, open-loop (bench/pace.lua): the latency a
 shop sees at that load rather than at the server's limit.
 """
@@ -28,6 +30,8 @@ from pathlib import Path
 import httpx
 
 from bench import wrk as wrk_run
+from bench.proc import tree_cpu
+from bench.program.profile_apply import backend_cpu_seconds
 from bench.scratch import fresh_database
 from trofast.auth import service as auth
 from trofast.auth.scopes import Scope
@@ -59,8 +63,10 @@ def wrk(
     seconds: int,
     run: str,
     rate: float | None = None,
+    meter: Meter | None = None,
 ) -> dict[str, float]:
     env = {"KEY": key, "BATCH": str(batch), "RUN": run}
+    before = meter.read() if meter else (0.0, 0.0)
     figures = wrk_run.run(
         url,
         HERE / "orders.lua",
@@ -71,7 +77,23 @@ def wrk(
         timeout_s=30,
     )
     figures["events_per_s"] = figures["requests"] * batch / figures["duration_s"]
+    if meter is not None:
+        events = max(figures["requests"] * batch, 1)
+        after = meter.read()
+        figures["server_cpu_ms"] = (after[0] - before[0]) * 1000 / events
+        figures["postgres_cpu_ms"] = (after[1] - before[1]) * 1000 / events
     return figures
+
+
+class Meter:
+    """CPU seconds so far of the server's process tree and of the database's backends."""
+
+    def __init__(self, server_pid: int, url: str) -> None:
+        self.server_pid = server_pid
+        self.engine = build_engine(Settings(database_url=url))
+
+    def read(self) -> tuple[float, float]:
+        return tree_cpu(self.server_pid), backend_cpu_seconds(self.engine) or 0.0
 
 
 def main() -> None:
@@ -120,6 +142,7 @@ def main() -> None:
         else:
             raise RuntimeError("server did not start")
         wrk(base, key, batch=1, connections=8, seconds=5, run="warm")
+        meter = Meter(server.pid, url)
         rows: dict[str, dict[str, float]] = {}
         # Paced runs first: run after the unpaced ones they measured a p99 of 237-324 ms at
         # 40-80/s, against 29-62 ms when run first (probably the work the saturated runs
@@ -127,29 +150,35 @@ def main() -> None:
         for rate in (float(r) for r in args.paced.split(",") if r):
             rows[f"single, paced at {rate:g}/s, 16 connections"] = wrk(
                 base, key, batch=1, connections=16, seconds=args.seconds, run=f"p{rate:g}",
-                rate=rate,
+                rate=rate, meter=meter,
             )  # fmt: skip
         rows |= {
             "single, 16 connections": wrk(
-                base, key, batch=1, connections=16, seconds=args.seconds, run="s16"
+                base, key, batch=1, connections=16, seconds=args.seconds, run="s16", meter=meter
             ),
             "single, 8 connections": wrk(
-                base, key, batch=1, connections=8, seconds=args.seconds, run="s8"
+                base, key, batch=1, connections=8, seconds=args.seconds, run="s8", meter=meter
             ),
             f"batch of {args.batch}, 4 connections": wrk(
-                base, key, batch=args.batch, connections=4, seconds=args.seconds, run="b"
+                base,
+                key,
+                batch=args.batch,
+                connections=4,
+                seconds=args.seconds,
+                run="b",
+                meter=meter,
             ),
         }
     finally:
         server.terminate()
         server.wait(timeout=30)
     print(wrk_run.machine())
-    print("| load | events/s | p50 ms | p99 ms | non-2xx |")
-    print("|---|---:|---:|---:|---:|")
+    print("| load | events/s | p50 ms | p99 ms | non-2xx | server CPU ms | PostgreSQL CPU ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for name, f in rows.items():
         print(
             f"| {name} | {f['events_per_s']:.0f} | {f['p50_ms']:.1f} | {f['p99_ms']:.1f} | "
-            f"{f['errors_status']:.0f} |"
+            f"{f['errors_status']:.0f} | {f['server_cpu_ms']:.2f} | {f['postgres_cpu_ms']:.2f} |"
         )
     out = Path("bench/out")
     out.mkdir(parents=True, exist_ok=True)

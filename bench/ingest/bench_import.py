@@ -28,6 +28,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import Engine, event
 
+from bench.proc import process_cpu
 from trofast.cli.imports import ImportSummary, run_import
 from trofast.config import Settings
 from trofast.db import build_engine
@@ -39,7 +40,6 @@ from trofast.migrate import upgrade
 ROOT = Path(__file__).resolve().parents[2]
 CDNOW = ROOT / "tests" / "data" / "cdnow" / "CDNOW_master.txt"
 GENERATED = ROOT / "bench" / "data" / "orders_1000000.csv"
-_TICK = os.sysconf("SC_CLK_TCK")
 
 
 def fresh_database(admin_url: str, name: str) -> str:
@@ -56,15 +56,6 @@ def peak_rss_mb() -> float:
 def _own_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-def _process_cpu(pid: int) -> float:
-    """user + sys seconds of a process from /proc (0 when it is gone or not readable)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime (fields 14, 15)
 
 
 @dataclass
@@ -84,7 +75,7 @@ class CpuClock:
         return clock
 
     def read(self) -> tuple[float, float]:
-        return _own_cpu(), sum(_process_cpu(pid) for pid in self.backends)
+        return _own_cpu(), sum(process_cpu(pid) for pid in self.backends)
 
 
 def load() -> str:

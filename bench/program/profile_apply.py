@@ -19,11 +19,11 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
-import os
 import pstats
 import time
 from pathlib import Path
 
+from bench.proc import process_cpu
 from bench.scratch import fresh_database
 from sqlalchemy import Engine, text
 
@@ -88,11 +88,9 @@ def backend_cpu_seconds(engine: Engine) -> float | None:
             text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
         ).scalars()
         for pid in pids:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                return None
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            if not Path(f"/proc/{pid}").exists():
+                return None  # not a local server
+            total += process_cpu(pid)
     return total
 
 
