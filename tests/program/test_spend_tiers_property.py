@@ -1,8 +1,9 @@
-"""Tiers on spend follow the member's spend through payments, partial refunds and
-cancellations, in two currencies: after every event the member stands on the level that
-the spend now counted reaches, up or down, as a lifetime programme promises (an upgrade
-at once; a return takes back a level the spend no longer reaches). Orders are paid when
-placed or later; some are gift cards, which earn no points but count as spend.
+"""Tiers on spend follow the member's spend through payments, partial refunds (with the
+shipping refunded or not) and cancellations, in two currencies: after every event the
+member stands on the level that the spend now counted reaches, up or down, as a lifetime
+programme promises (an upgrade at once; a return takes back a level the spend no longer
+reaches). Orders are paid when placed or later; some are gift cards, which earn no points
+but count as spend.
 
 The spend is computed here from the orders as sent (merchandise, without shipping, less
 refunds, per currency; EUR at the tiers' rate, SEK not at all), not read back.
@@ -44,6 +45,7 @@ tiers:
     - {id: gold, name: Gold, threshold: 150000}
 """
 RATES = {"NOK": (1, 1), "EUR": (115, 10)}  # SEK does not count
+SHIPPING = 4900
 
 
 @dataclass
@@ -52,7 +54,8 @@ class Sent:
     amount: int  # merchandise, minor units
     paid: bool = False
     cancelled: bool = False
-    refunded: int = 0
+    refunded: int = 0  # merchandise
+    shipping_refunded: bool = False
 
 
 _order = st.tuples(
@@ -66,7 +69,8 @@ _step = st.one_of(
     _order,
     _order,
     st.tuples(st.just("pay"), st.integers(0, 9)),
-    st.tuples(st.just("refund"), st.integers(0, 9), st.sampled_from([10, 50, 100])),
+    # A share of what is left, and with it, or not, the shipping (never spend).
+    st.tuples(st.just("refund"), st.integers(0, 9), st.sampled_from([10, 50, 100]), st.booleans()),
     st.tuples(st.just("cancel"), st.integers(0, 9)),
 )
 
@@ -120,10 +124,14 @@ class Shop:
             self.send({"idempotency_key": f"pay:{ref}", "type": "order.paid", "order_id": ref})
         elif kind == "refund" and order.paid and not order.cancelled:
             amount = (order.amount - order.refunded) * step[2] // 100
-            if amount > 0:
+            shipping = SHIPPING if step[3] and not order.shipping_refunded else 0
+            if amount + shipping > 0:
                 order.refunded += amount
-                key = f"refund:{ref}:{order.refunded}"
-                refund = {"id": key, "currency": order.currency, "amount": _money(amount)}
+                order.shipping_refunded = order.shipping_refunded or shipping > 0
+                key = f"refund:{ref}:{order.refunded}:{shipping}"
+                total, shipped = _money(amount + shipping), _money(shipping)
+                refund = {"id": key, "currency": order.currency, "amount": total,
+                          "shipping": shipped}  # fmt: skip
                 body = {"idempotency_key": key, "type": "order.refunded", "order_id": ref}
                 self.send({**body, "refund": refund})
         elif kind == "cancel" and not order.cancelled:
@@ -143,7 +151,7 @@ class Shop:
             "financial_status": "paid" if sent.paid else "pending",
             "customer": {"email": "kari@example.no"},
             "lines": [line],
-            "shipping": "49.00",
+            "shipping": _money(SHIPPING),
         }
         self.send({"idempotency_key": f"order:{ref}", "type": "order.placed", "order": order})
 

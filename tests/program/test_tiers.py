@@ -376,6 +376,25 @@ def test_on_spend_a_returned_order_that_earned_nothing_takes_back_the_level_it_w
     ]
 
 
+def test_on_spend_a_refund_of_shipping_gives_back_no_spend(
+    db_session: Session, ingest: Ingest, buy: Buy, clock: dict[str, datetime]
+) -> None:
+    """1,000 NOK of merchandise won silver at 960; refunding the 49 NOK of shipping (a
+    refund's amount includes its shipping) leaves 1,000 NOK of spend, not 951; 100 NOK of
+    merchandise more leaves 900, not 851."""
+    _apply(db_session, metric="spend", period="lifetime", silver=96000, retain=96000)
+    buy("1", "2026-03-01T10:00:00+00:00", 1000)
+    assert _tier(db_session)[0] == "silver"
+
+    clock["now"] = datetime(2026, 3, 5, 9, tzinfo=UTC)
+    ingest(refund_body("1", "R1", amount="49.00", shipping="49.00", lines=[]))
+    assert _tier(db_session)[0] == "silver"
+    ingest(refund_body("1", "R2", amount="100.00", lines=[]))
+
+    assert _tier(db_session)[0] == "base"
+    assert _changes(db_session)[-1][2:4] == ("returned", 90000)
+
+
 def test_the_document_refuses_a_ladder_the_policy_could_not_run() -> None:
     text = PROGRAMME.format(
         metric="points", period="calendar_year", silver=1000, retain=1001, rates="{}"

@@ -7,7 +7,18 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, extract, func, insert, or_, select, update
+from sqlalchemy import (
+    Select,
+    and_,
+    bindparam,
+    case,
+    extract,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
@@ -366,13 +377,17 @@ def _qualification_points(since: bool, until: bool) -> Select[int]:
 def qualification_spend(
     session: Session, customer_id: int, start: datetime | None, end: datetime | None
 ) -> dict[str, int]:
-    """Merchandise spend (total − shipping − refunded) of orders paid in [start, end), per
-    currency (minor units of each)."""
+    """Merchandise spend of orders paid in [start, end), per currency (minor units of each):
+    each order's total less its shipping and less the merchandise refunded (a refund's
+    amount less the shipping it gave back), never below zero for one order."""
+    shipping_refunded = (
+        select(func.coalesce(func.sum(Refund.shipping_minor), 0))
+        .where(Refund.order_id == Order.id)
+        .scalar_subquery()
+    )
+    kept = Order.total_minor - Order.shipping_minor - Order.refunded_minor + shipping_refunded
     query = (
-        select(
-            Order.currency,
-            func.sum(Order.total_minor - Order.shipping_minor - Order.refunded_minor),
-        )
+        select(Order.currency, func.sum(case((kept > 0, kept), else_=0)))
         .where(
             Order.customer_id == customer_id,
             Order.paid_at.is_not(None),
