@@ -124,6 +124,27 @@ def test_inactivity_expiry_moves_every_open_lot_to_the_last_purchase(
     assert (summary.available, summary.lifetime_earned) == (0, 500)
 
 
+@pytest.mark.parametrize("job_first", [True, False])
+def test_a_purchase_after_the_balance_lapsed_does_not_save_it_whenever_the_job_runs(
+    db_session: Session, buy: Buy, job_first: bool
+) -> None:
+    """January's balance lapses at the end of July. A purchase an hour into August comes too
+    late for it, whether the daily expiry job ran before the purchase arrived or after."""
+    service.apply(db_session, PROGRAMME.format(policy="inactivity"))
+    buy("1", JANUARY, 300)
+    job = _at(2026, 8, 1, 3)
+
+    if job_first:
+        assert expire_due(db_session, now=job) == 1
+    buy("2", "2026-08-01T01:00:00+00:00", 200)
+    if not job_first:
+        assert expire_due(db_session, now=job) == 1
+
+    assert _lots(db_session) == [(300, _at(2026, 8, 1)), (200, _at(2027, 3, 1))]
+    summary = queries.balance_summary(db_session, _member(db_session), job)
+    assert (summary.available, summary.pending, summary.lifetime_earned) == (0, 200, 500)
+
+
 def test_inactivity_expiry_of_an_older_order_delivered_late_follows_the_last_purchase(
     db_session: Session, buy: Buy
 ) -> None:

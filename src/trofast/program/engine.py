@@ -145,7 +145,7 @@ def _earn(
     repository.add_earning_lines(session, earned_lines)
     repository.set_order_points(session, order.id, total)
     if programme.expiry.policy == "inactivity" and expires_at is not None:
-        repository.extend_open_lots(session, order.customer_id, expires_at)
+        repository.extend_open_lots(session, order.customer_id, purchased_at, expires_at)
     return True, total
 
 

@@ -413,15 +413,22 @@ def last_purchase_at(session: Session, customer_id: int) -> datetime | None:
     )
 
 
-def extend_open_lots(session: Session, customer_id: int, expires_at: datetime) -> None:
-    """Inactivity expiry: a purchase pushes every open lot's expiry out to `expires_at`."""
+def extend_open_lots(
+    session: Session, customer_id: int, purchased_at: datetime, expires_at: datetime
+) -> None:
+    """Inactivity expiry: a purchase at `purchased_at` pushes the expiry of every open lot
+    still alive then out to `expires_at`. A lot that had lapsed before the purchase stays
+    due, whether or not the expiry job has run yet."""
+    alive = LedgerLot.expires_at.is_(None) | and_(
+        LedgerLot.expires_at > purchased_at, LedgerLot.expires_at < expires_at
+    )
     session.execute(
         update(LedgerLot)
         .where(
             LedgerLot.customer_id == customer_id,
             LedgerLot.remaining > 0,
             LedgerLot.state.in_(("pending", "available")),
-            (LedgerLot.expires_at.is_(None)) | (LedgerLot.expires_at < expires_at),
+            alive,
         )
         .values(expires_at=expires_at)
     )
