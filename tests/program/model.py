@@ -9,7 +9,8 @@
   reversed by the cumulative figure rounded down. A cancellation reverses everything.
 - Tiers: up at once when the value reaches a threshold; after a return, a level the value no
   longer reaches is taken back; at the end of every calendar year the member keeps the
-  highest level (at most the current one) whose retention value that year reached.
+  highest level (at most the current one) whose retention value that year reached, reviewed
+  by the job or by the member's next event, whichever comes first.
 """
 
 from __future__ import annotations
@@ -256,6 +257,7 @@ class Club:
 
     def _earn(self, order: Order, member: Customer, paid_at: datetime, engine_now: datetime) -> int:
         order.claimed = True
+        self._catch_up(member, engine_now)  # earn at the reviewed level, job run or not
         # First: no other paid, live order placed before it or already earned.
         first = not any(
             o is not order and o.member == order.member and o.paid_at
@@ -308,6 +310,7 @@ class Club:
         return written
 
     def _evaluate(self, member: Customer, engine_now: datetime, *, returned: bool) -> None:
+        self._catch_up(member, engine_now)
         value = member.value(datetime(engine_now.year, 1, 1, tzinfo=UTC))
         target, rank = qualified(value), LEVELS.index
         if rank(target) > rank(member.level) or (
@@ -330,10 +333,15 @@ class Club:
 
     def review(self, now: datetime) -> None:
         for member in self.members:
-            while member.review_at is not None and member.review_at <= now:
-                ended = member.review_at
-                member.level = kept(
-                    member.level, member.value(datetime(ended.year - 1, 1, 1, tzinfo=UTC), ended)
-                )
-                # Every year that ended is reviewed, one after the other.
-                member.review_at = None if member.level == LEVELS[0] else new_year_after(ended)
+            self._catch_up(member, now)
+
+    @staticmethod
+    def _catch_up(member: Customer, now: datetime) -> None:
+        """The member's reviews due by `now`: the job's, or an event's before it reads the level."""
+        while member.review_at is not None and member.review_at <= now:
+            ended = member.review_at
+            member.level = kept(
+                member.level, member.value(datetime(ended.year - 1, 1, 1, tzinfo=UTC), ended)
+            )
+            # Every year that ended is reviewed, one after the other.
+            member.review_at = None if member.level == LEVELS[0] else new_year_after(ended)

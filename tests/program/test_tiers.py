@@ -14,7 +14,14 @@ from tests.ingest.factories import order_body, refund_body
 from tests.program.conftest import Ingest
 from tests.support.sql import sent
 from trofast.ingest import service as ingest_service
-from trofast.models import Customer, MemberTier, TierChange
+from trofast.models import (
+    Customer,
+    LedgerLot,
+    LedgerTransaction,
+    MemberTier,
+    Order,
+    TierChange,
+)
 from trofast.program import document, service, tiering, tiers
 from trofast.program.document import Tiers
 from trofast.program.errors import InvalidProgramme
@@ -393,6 +400,35 @@ def test_on_spend_a_refund_of_shipping_gives_back_no_spend(
 
     assert _tier(db_session)[0] == "base"
     assert _changes(db_session)[-1][2:4] == ("returned", 90000)
+
+
+def test_an_order_after_a_review_fell_due_earns_at_the_reviewed_level_before_the_job_runs(
+    db_session: Session, buy: Buy
+) -> None:
+    """Silver (×2) since 2025 with 200 points in 2026: the review of 1 January 2027 takes it
+    to base. An order an hour into 2027, before the daily job ran, earns at base and applies
+    that review itself, as it would had the job run first."""
+    text = PROGRAMME.format(
+        metric="points", period="calendar_year", silver=1000, retain=800, rates="{}"
+    ).replace("retain: 800}", "retain: 800, multiplier: 2}")
+    service.apply(db_session, text)
+    buy("1", "2025-06-01T10:00:00+00:00", 1200)
+    assert tiering.review_due(db_session, now=datetime(2026, 1, 1, 3, tzinfo=UTC)) == 1
+    buy("2", "2026-05-01T10:00:00+00:00", 100)  # 100 + 100 at silver
+
+    buy("3", "2027-01-01T01:00:00+00:00", 100)
+
+    new_year = datetime(2027, 1, 1, tzinfo=UTC)
+    assert _tier(db_session)[0] == "base"
+    assert _changes(db_session)[-1] == ("silver", "base", "review", 200, new_year)
+    earned = db_session.execute(
+        select(LedgerTransaction.rule, LedgerLot.points)
+        .join(LedgerLot, LedgerLot.transaction_id == LedgerTransaction.id)
+        .join(Order, Order.id == LedgerTransaction.order_id)
+        .where(Order.external_id == "3")
+    ).all()
+    assert [(rule, points) for rule, points in earned] == [("base", 100)]
+    assert tiering.review_due(db_session, now=datetime(2027, 1, 1, 3, tzinfo=UTC)) == 0
 
 
 def test_the_document_refuses_a_ladder_the_policy_could_not_run() -> None:

@@ -107,6 +107,8 @@ def _earn(
     # at once would otherwise both see no earlier order and both take the first-order bonus.
     # `known`: `sync_order` read the customer's row in this transaction.
     accounts = member_accounts(session, order.customer_id, now, known=True)
+    # The level the order earns at is the reviewed one, whether or not the job ran yet.
+    tiering.catch_up(session, program, order.customer_id, now)
     programme = program.programme
     awards = earning.evaluate(programme, _facts(session, programme, order))
     paid_at = order.paid_at
@@ -171,7 +173,7 @@ def _facts(session: Session, programme: Programme, order: Order) -> earning.Orde
     )
     level = None
     if programme.tiers is not None:
-        row = repository.member_tier(session, order.customer_id)
+        row = repository.member_tier(session, order.customer_id, locked=True)
         level = tiers.level_of(programme.tiers, row.level if row else None)
     return earning.OrderFacts(
         currency=order.currency,

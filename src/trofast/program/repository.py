@@ -23,7 +23,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from trofast.kit.sql import insert_ignore
-from trofast.kit.txcache import hold
+from trofast.kit.txcache import hold, transaction_cache
 from trofast.models import (
     Customer,
     EarningLine,
@@ -263,15 +263,27 @@ def use_budget(session: Session, rule: str, points: int, budget: int) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def member_tier(session: Session, customer_id: int) -> MemberTier | None:
-    # Held: an order's earning reads the tier for its multiplier, then its evaluation
-    # reads it again, both under the member's lock.
-    return hold(session, session.get(MemberTier, customer_id))
+def member_tier(session: Session, customer_id: int, *, locked: bool = False) -> MemberTier | None:
+    """The member's tier row. Held: an order's catch-up on reviews, its earning and its
+    evaluation each read it under the member's lock. With `locked` (the caller holds that
+    lock) its absence is kept too, until `save_tier` inserts it: no other transaction can
+    insert it meanwhile. An absence seen without the lock is not kept."""
+    absent: set[int] = transaction_cache(session).setdefault(_NO_TIER, set())
+    if customer_id in absent:
+        return None
+    row = session.get(MemberTier, customer_id)
+    if row is None and locked:
+        absent.add(customer_id)
+    return hold(session, row)
+
+
+_NO_TIER = "program.members_without_tier"
 
 
 def save_tier(session: Session, row: MemberTier | None, values: dict[str, Any]) -> None:
     """Insert or update the member's tier; `row` is what the caller read under the lock."""
     if row is None:
+        transaction_cache(session).get(_NO_TIER, set()).discard(values["customer_id"])
         session.add(MemberTier(**values))
     else:
         for key, value in values.items():

@@ -80,7 +80,8 @@ def evaluate(
     rules = program.programme.tiers
     if rules is None:
         return
-    row = repository.member_tier(session, customer_id)
+    catch_up(session, program, customer_id, now)
+    row = repository.member_tier(session, customer_id, locked=True)
     current = tiers.level_of(rules, row.level if row else None)
     if row is not None and not returned and current.id == rules.levels[-1].id:
         return  # at the top with nothing returned: no value can change the level
@@ -96,6 +97,17 @@ def evaluate(
         _change(session, program, customer_id, row, target, value, reason, now)
     elif row is None:
         repository.save_tier(session, None, _tier_row(program, rules, customer_id, current, now))
+
+
+def catch_up(session: Session, program: Active, customer_id: int, now: datetime) -> None:
+    """Apply the member's reviews that fell due by `now` and that the daily job has not run
+    yet, so that what an event does never depends on when the job ran. The caller holds the
+    member's lock; when none is due this reads only the tier row the event reads anyway."""
+    rules = program.programme.tiers
+    if rules is None:
+        return
+    while _review(session, program, rules, customer_id, now):
+        pass
 
 
 def review_due(session: Session, now: datetime | None = None) -> int:
@@ -135,7 +147,7 @@ def _review(
     session: Session, program: Active, rules: Tiers, customer_id: int, now: datetime
 ) -> bool:
     """One due review of the member (locked by the caller); False when none is due."""
-    row = repository.member_tier(session, customer_id)
+    row = repository.member_tier(session, customer_id, locked=True)
     if row is None or row.review_at is None or row.review_at > now:
         return False
     current = tiers.level_of(rules, row.level)
