@@ -68,12 +68,14 @@ def golden_history() -> Any:
     return from_rows(orders, lines)
 
 
-def one_line_orders(orders: list[tuple[str, str, int]]) -> Any:
-    """(member, placed at, value in øre) per order, each order one line, in NOK."""
+def one_line_orders(orders: list[tuple[str, str, int]], currencies: str = "") -> Any:
+    """(member, placed at, value in minor units) per order, each order one line; in NOK, or
+    in the currencies given, one per order (space-separated)."""
+    codes = currencies.split() or ["NOK"] * len(orders)
     return from_rows(
         [
-            {"order": n, "member": m, "placed_at": at(t), "currency": "NOK"}
-            for n, (m, t, _) in enumerate(orders)
+            {"order": n, "member": m, "placed_at": at(t), "currency": c}
+            for n, ((m, t, _), c) in enumerate(zip(orders, codes, strict=True))
         ],
         [{"order": n, "value": v} for n, (_, _, v) in enumerate(orders)],
     )
@@ -211,18 +213,12 @@ tiers:
 
 def test_spend_tiers_convert_other_currencies_at_their_rate_and_skip_unrated_ones() -> None:
     orders = [
-        ("2025-01-10T10:00", "EUR", 6000),  # 60 EUR: 660 points; 690 NOK of spend
-        ("2025-02-10T10:00", "SEK", 500000),  # no rate anywhere: no points, no spend
-        ("2025-03-10T10:00", "NOK", 40000),  # 400 points; 1,090 NOK → gold
-        ("2025-04-10T10:00", "NOK", 10000),  # at gold: 100 + 100
+        ("C", "2025-01-10T10:00", 6000),  # 60 EUR: 660 points; 690 NOK of spend
+        ("C", "2025-02-10T10:00", 500000),  # 5,000 SEK, no rate anywhere: no points, no spend
+        ("C", "2025-03-10T10:00", 40000),  # 400 points; 1,090 NOK → gold
+        ("C", "2025-04-10T10:00", 10000),  # at gold: 100 + 100
     ]
-    history = from_rows(
-        [
-            {"order": n, "member": "C", "placed_at": at(t), "currency": c}
-            for n, (t, c, _) in enumerate(orders)
-        ],
-        [{"order": n, "value": v} for n, (_, _, v) in enumerate(orders)],
-    )
+    history = one_line_orders(orders, "EUR SEK NOK NOK")
 
     report = backtest.run(load(CURRENCIES), history)
 

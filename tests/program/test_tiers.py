@@ -325,7 +325,7 @@ def test_spend_in_another_currency_counts_at_the_programmes_rate(
     assert (ladder.tier.currency, ladder.tier.value) == ("NOK", 109000)
 
 
-def test_a_spend_tier_ladder_names_no_currency_on_points(db_session: Session, buy: Buy) -> None:
+def test_the_ladder_of_tiers_on_points_names_no_currency(db_session: Session, buy: Buy) -> None:
     _apply(db_session)
     buy("1", "2026-03-01T10:00:00+00:00", 100)
 

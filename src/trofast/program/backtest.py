@@ -42,12 +42,12 @@ from trofast.program.backtest_history import UTC_US, BacktestError, History
 from trofast.program.backtest_tiers import (
     CHANGE_SCHEMA,
     simulate,
-    spend_currencies,
     to_us,
     window_starts,
 )
 from trofast.program.document import Programme
 from trofast.program.expiry import month_end
+from trofast.program.tiers import spend_factors
 
 __all__ = ["BacktestError", "BacktestReport", "RuleShare", "run"]
 
@@ -221,15 +221,19 @@ def _with_tiers(
     starts = frame.with_columns(
         window_starts(tiers, pl.col("paid_at")).alias("window_start")
     ).get_column("window_start")
+    factors = spend_factors(tiers, programme.currency)
+    codes = {code: i for i, code in enumerate(factors)}
     run_ = simulate(
         tiers,
-        programme.currency,
         member=frame.get_column("member_code").to_numpy(),
         paid_us=frame.get_column("paid_at").dt.epoch("us").to_numpy(),
         start_us=starts.to_numpy(),
         base=frame.get_column("base").to_numpy(),
         spend=frame.get_column("spend").to_numpy(),
-        spend_code=_spend_codes(programme, frame.get_column("currency")),
+        spend_code=frame.get_column("currency")
+        .replace_strict(codes, default=-1, return_dtype=pl.Int64)
+        .to_numpy(),
+        spend_factors=list(factors.values()),
         tier_points={
             ranks[i]: frame.get_column(c.column).to_numpy() for i, c in points.tiers.items()
         },
@@ -244,15 +248,6 @@ def _with_tiers(
         mask = run_.level == ranks[level_id]
         totals[column.rule] = int(np.sum(run_.tier_points[mask]))
     return frame, totals, run_.changes
-
-
-def _spend_codes(programme: Programme, currency: pl.Series) -> np.ndarray:
-    """Each order's currency as its index among those the tiers count; -1 for the rest."""
-    assert programme.tiers is not None
-    codes = {
-        code: i for i, code in enumerate(spend_currencies(programme.tiers, programme.currency))
-    }
-    return currency.replace_strict(codes, default=-1, return_dtype=pl.Int64).to_numpy()
 
 
 def _rule_shares(

@@ -71,20 +71,20 @@ def window_starts(tiers: Tiers, at: pl.Expr) -> pl.Expr:
 
 def simulate(
     tiers: Tiers,
-    currency: str,
     member: np.ndarray,
     paid_us: np.ndarray,
     start_us: np.ndarray,
     base: np.ndarray,
     spend: np.ndarray,
     spend_code: np.ndarray,
+    spend_factors: list[tuple[int, int]],
     tier_points: dict[int, np.ndarray],
     end_us: int,
 ) -> TierRun:
     """Orders sorted by member then time; `tier_points[rank]`: what each order would get at
     that level's multiplier (levels without one are absent). `spend` is in minor units of
-    the order's currency, `spend_code` that currency's index in
-    `spend_currencies(tiers, currency)` (-1: not counted)."""
+    the order's currency, `spend_code` that currency's index in `spend_factors` (its exact
+    conversion, `tiers.spend_factors`; -1: not counted)."""
     n = len(member)
     levels = tiers.levels
     thresholds = [level.threshold for level in levels]
@@ -93,7 +93,7 @@ def simulate(
     reviewed = tiers.period != "lifetime"
     members, times, starts = member.tolist(), paid_us.tolist(), start_us.tolist()
     bases, spends, codes = base.tolist(), spend.tolist(), spend_code.tolist()
-    factors = [(1, 1)] if by_points else list(policy.spend_factors(tiers, currency).values())
+    factors = [(1, 1)] if by_points else spend_factors
     extra = [tier_points[r].tolist() if r in tier_points else None for r in range(len(levels))]
     out_points = [0] * n
     out_level = [0] * n
@@ -142,11 +142,6 @@ def simulate(
         level=np.asarray(out_level, dtype=np.int64),
         changes=frame,
     )
-
-
-def spend_currencies(tiers: Tiers, currency: str) -> list[str]:
-    """The currencies a spend tier counts, in the order of `simulate`'s `spend_code`."""
-    return list(policy.spend_factors(tiers, currency))
 
 
 class _Sums:

@@ -99,15 +99,17 @@ def evaluate(
         repository.save_tier(session, None, _tier_row(program, rules, customer_id, current, now))
 
 
-def catch_up(session: Session, program: Active, customer_id: int, now: datetime) -> None:
-    """Apply the member's reviews that fell due by `now` and that the daily job has not run
-    yet, so that what an event does never depends on when the job ran. The caller holds the
-    member's lock; when none is due this reads only the tier row the event reads anyway."""
+def catch_up(session: Session, program: Active, customer_id: int, now: datetime) -> int:
+    """Apply the member's reviews that fell due by `now`, every ended period in turn (each
+    review moves `review_at` on); returns how many. The job does this for every due member;
+    an event does it for its member first, so what it does never depends on when the job
+    ran. The caller holds the member's lock; when none is due this reads only the tier row
+    the event reads anyway."""
     rules = program.programme.tiers
-    if rules is None:
-        return
-    while _review(session, program, rules, customer_id, now):
-        pass
+    done = 0
+    while rules is not None and _review(session, program, rules, customer_id, now):
+        done += 1
+    return done
 
 
 def review_due(session: Session, now: datetime | None = None) -> int:
@@ -122,14 +124,11 @@ def review_members(session: Session, customer_ids: Sequence[int], now: datetime)
     program = active(session)
     if program is None or program.programme.tiers is None:
         return 0
-    rules = program.programme.tiers
     done = 0
     for customer_id in sorted(customer_ids):
         # The member's lock, as for every tier change; ascending ids, as every job locks.
         member_accounts(session, customer_id, now)
-        # A job that missed reviews catches up period by period: each moves `review_at` on.
-        while _review(session, program, rules, customer_id, now):
-            done += 1
+        done += catch_up(session, program, customer_id, now)
     return done
 
 
